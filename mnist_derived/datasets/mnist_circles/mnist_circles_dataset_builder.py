@@ -1,0 +1,63 @@
+"""mnist_circles: MNIST-format digits with their tight (minimal enclosing) circle."""
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from mnist_derived import geometry
+from mnist_derived import sources
+
+HEIGHT, WIDTH = sources.IMAGE_SHAPE[:2]
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+  """Classification with circlization: image -> label and enclosing circle."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  BUILDER_CONFIGS = sources.source_configs()
+  MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
+
+  def _info(self):
+    source = sources.SOURCES[self.builder_config.source]
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=sources.IMAGE_SHAPE),
+            "label": sources.class_label(source.name),
+            "circle": tfds.features.Tensor(
+                shape=(3,), dtype=np.float32,
+                doc="(cx, cy, r) in pixels; pixel (row i, col j) is at (j, i)"),
+            "circle_normalized": tfds.features.Tensor(
+                shape=(3,), dtype=np.float32,
+                doc="(cx / 28, cy / 28, r / (14 sqrt 2)), each in [0, 1]"),
+            "bbox": tfds.features.BBoxFeature(
+                doc="Tight box of the TSS mask, along pixel edges"),
+            "index": tfds.features.Scalar(
+                dtype=np.int64, doc="Position in the source split"),
+        }),
+        supervised_keys=(
+            "image", {"label": "label", "circle": "circle_normalized"}),
+        homepage=source.homepage,
+    )
+
+  def _split_generators(self, dl_manager):
+    splits = sources.load_splits(dl_manager, self.builder_config.source)
+    return {
+        split: self._generate_examples(images, labels)
+        for split, (images, labels) in splits.items()
+    }
+
+  def _generate_examples(self, images, labels):
+    masks = geometry.foreground_masks(images)
+    circles = geometry.min_enclosing_circles(masks).astype(np.float32)
+    normalized = geometry.normalize_circles(circles, HEIGHT, WIDTH)
+    boxes = geometry.normalized_boxes(
+        geometry.tight_boxes(masks), HEIGHT, WIDTH)
+    for i in range(len(images)):
+      yield i, {
+          "image": images[i, :, :, None],
+          "label": labels[i],
+          "circle": circles[i],
+          "circle_normalized": normalized[i],
+          "bbox": tfds.features.BBox(*boxes[i]),
+          "index": i,
+      }

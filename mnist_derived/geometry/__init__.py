@@ -1,0 +1,14 @@
+"""Ground-truth geometry of mnist_derived: plain numpy, vectorised over batches.
+
+Pixel (row i, column j) has its center at (x=j, y=i) throughout.
+"""
+
+from mnist_derived.geometry.box import normalized_boxes
+from mnist_derived.geometry.box import tight_boxes
+from mnist_derived.geometry.circle import disc_masks
+from mnist_derived.geometry.circle import min_enclosing_circles
+from mnist_derived.geometry.circle import normalize_circles
+from mnist_derived.geometry.circle import denormalize_circles
+from mnist_derived.geometry.threshold import CONSTANT_IMAGE_THRESHOLD
+from mnist_derived.geometry.threshold import foreground_masks
+from mnist_derived.geometry.threshold import tss_thresholds

@@ -1,0 +1,165 @@
+"""The MNIST-format source datasets every mnist_derived builder derives from.
+
+Each source is four IDX gz files (train/test images and labels) with the
+standard MNIST file names. Builders read them from ``manual_dir`` when it holds
+them, else download them from the source's canonical mirror, checked against
+the builder folder's ``checksums.tsv``.
+"""
+
+import dataclasses
+
+from absl import logging
+import tensorflow_datasets as tfds
+
+from mnist_derived import idx
+
+IMAGE_SHAPE = (28, 28, 1)
+
+# split -> (images file, labels file), the names every MNIST-format set uses.
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+ALL_FILES = tuple(name for pair in SPLIT_FILES.values() for name in pair)
+
+
+class DownloadFailedError(RuntimeError):
+  """A source is neither in manual_dir nor downloadable (or fails checksums)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+  """One MNIST-format dataset: where it lives and what its labels mean."""
+
+  name: str
+  url: str  # folder holding the four files
+  homepage: str
+  class_names: tuple
+
+
+SOURCES = {
+    s.name: s
+    for s in [
+        Source(
+            name="mnist",
+            # The mirror TFDS's own mnist builder downloads from.
+            url="https://storage.googleapis.com/cvdf-datasets/mnist/",
+            homepage="http://yann.lecun.com/exdb/mnist/",
+            class_names=tuple(str(d) for d in range(10)),
+        ),
+        Source(
+            name="fashion_mnist",
+            url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            homepage="https://github.com/zalandoresearch/fashion-mnist",
+            class_names=(
+                "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+            ),
+        ),
+        Source(
+            name="kmnist",
+            url="http://codh.rois.ac.jp/kmnist/dataset/kmnist/",
+            homepage="http://codh.rois.ac.jp/kmnist/index.html.en",
+            class_names=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re",
+                         "wo"),
+        ),
+    ]
+}
+DEFAULT_SOURCE = "mnist"
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
+Optional. To build offline, put the four MNIST-format files
+{', '.join(ALL_FILES)}
+in a subfolder of the manual folder named after the source
+({', '.join(SOURCES)}), and pass `--manual_dir <folder>` to `tfds build`.
+Files directly in the manual folder are taken as {DEFAULT_SOURCE} only, never
+as another source. Without local files they are downloaded from the source's
+canonical mirror and checked against checksums.tsv.
+"""
+
+
+@dataclasses.dataclass(eq=False)
+class SourceConfig(tfds.core.BuilderConfig):
+  """A builder config naming the MNIST-format source to derive from."""
+
+  source: str = DEFAULT_SOURCE
+
+  def __post_init__(self):
+    if self.source not in SOURCES:
+      raise ValueError(
+          f"Unknown source {self.source!r}; choose one of {sorted(SOURCES)}")
+
+
+def source_configs():
+  """One SourceConfig per source, named after it, the default first."""
+  return [
+      SourceConfig(name=name, source=name, description=f"Derived from {name}.")
+      for name in SOURCES
+  ]
+
+
+def _manual_folder(dl_manager, source):
+  """The folder in manual_dir that holds the source's files, or None.
+
+  Raises IdxFormatError if a folder holds some of the four files but not all,
+  which is a broken copy rather than an absent one.
+  """
+  try:
+    manual_dir = dl_manager.manual_dir
+  except AssertionError:  # TFDS raises this for a missing or empty folder.
+    return None
+  # Flat files are MNIST's: reading them as another source would silently
+  # give that source MNIST's pixels.
+  folders = [manual_dir / source.name]
+  if source.name == DEFAULT_SOURCE:
+    folders.append(manual_dir)
+  for folder in folders:
+    present = [name for name in ALL_FILES if (folder / name).exists()]
+    if len(present) == len(ALL_FILES):
+      return folder
+    if present:
+      missing = sorted(set(ALL_FILES) - set(present))
+      raise idx.IdxFormatError(
+          folder / missing[0],
+          f"file not found, though {folder} holds {', '.join(present)}",
+      )
+  return None
+
+
+def source_paths(dl_manager, source_name):
+  """Returns {file name: path} of the source's four files, local or fetched."""
+  source = SOURCES[source_name]
+  folder = _manual_folder(dl_manager, source)
+  if folder is not None:
+    logging.info("Reading %s from %s", source.name, folder)
+    return {name: folder / name for name in ALL_FILES}
+  logging.info("No %s files in manual_dir: downloading from %s", source.name,
+               source.url)
+  try:
+    return dl_manager.download({name: source.url + name for name in ALL_FILES})
+  except Exception as e:  # pylint: disable=broad-except
+    raise DownloadFailedError(
+        f"{source.name}: no local copy in manual_dir and the download from"
+        f" {source.url} failed ({type(e).__name__}: {e}). Put the four files"
+        f" in <manual_dir>/{source.name}/ and pass --manual_dir, or build"
+        f" another config (e.g. `<dataset>/{DEFAULT_SOURCE}`)."
+    ) from e
+
+
+def load_splits(dl_manager, source_name):
+  """Reads and validates every split: {split: (images (N,H,W), labels (N,))}.
+
+  All files are checked before any example is generated, so bad input stops
+  the build before it writes anything.
+  """
+  paths = source_paths(dl_manager, source_name)
+  num_classes = len(SOURCES[source_name].class_names)
+  return {
+      split: idx.read_split(paths[images], paths[labels], num_classes)
+      for split, (images, labels) in SPLIT_FILES.items()
+  }
+
+
+def class_label(source_name):
+  """The ClassLabel feature of a source's labels."""
+  return tfds.features.ClassLabel(names=SOURCES[source_name].class_names)

@@ -1,0 +1,44 @@
+"""Shared fixtures: the repository's dummy data and, where present, real MNIST."""
+
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from mnist_derived import idx
+from mnist_derived import sources
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DUMMY_DATA = REPO / "dummy_data"
+# Real MNIST for the full-data checks: $MNIST_DIR, else the shared copy that
+# sits beside a checkout on the project's machines.
+REAL_MNIST = pathlib.Path(
+    os.environ.get("MNIST_DIR", REPO.parent / "shared" / "data" / "mnist"))
+
+
+def read_source_folder(folder):
+  """{split: (images, labels)} of an MNIST-format folder."""
+  return {
+      split: idx.read_split(folder / images, folder / labels, 10)
+      for split, (images, labels) in sources.SPLIT_FILES.items()
+  }
+
+
+@pytest.fixture(scope="session")
+def real_mnist():
+  """Real MNIST as {split: (images, labels)}; skips where it is absent."""
+  if not (REAL_MNIST / sources.ALL_FILES[0]).exists():
+    pytest.skip(f"real MNIST not found at {REAL_MNIST} (set MNIST_DIR)")
+  return read_source_folder(REAL_MNIST)
+
+
+@pytest.fixture(scope="session")
+def real_images(real_mnist):
+  """All 70000 real MNIST images, train then test."""
+  return np.concatenate([real_mnist["train"][0], real_mnist["test"][0]])
+
+
+@pytest.fixture(scope="session")
+def dummy_mnist():
+  return read_source_folder(DUMMY_DATA / "mnist")

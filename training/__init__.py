@@ -1,0 +1,1 @@
+"""Keras models trained and scored on the mnist_derived datasets."""
