@@ -6,6 +6,7 @@ Pixel (row i, column j) has its center at (x=j, y=i) throughout.
 from mnist_derived.geometry.box import normalized_boxes
 from mnist_derived.geometry.box import tight_boxes
 from mnist_derived.geometry.circle import disc_masks
+from mnist_derived.geometry.circle import disc_subpixels
 from mnist_derived.geometry.circle import min_enclosing_circles
 from mnist_derived.geometry.circle import normalize_circles
 from mnist_derived.geometry.circle import denormalize_circles

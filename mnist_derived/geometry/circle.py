@@ -141,24 +141,34 @@ def min_enclosing_circles(masks):
   return enclosing_circles_of_points(points, has_points)
 
 
+def disc_subpixels(circles, height, width, supersample=1, tolerance=0.0):
+  """Rasterises circles as boolean (N, H * s, W * s) sub-pixel discs.
+
+  Each pixel is split into s x s sub-pixels (s = ``supersample``); a sub-pixel
+  is inside when its center lies within r + tolerance of the circle's center.
+  With s = 1 the sub-pixels are the pixels, centered at (x=j, y=i). Circles
+  with NaN radius give empty discs.
+  """
+  circles = np.asarray(circles, dtype=np.float64)
+  step = 1.0 / supersample
+  ys = np.arange(height * supersample) * step + (step / 2 - 0.5)
+  xs = np.arange(width * supersample) * step + (step / 2 - 0.5)
+  cx, cy, r = (circles[:, i, None, None] for i in range(3))
+  with np.errstate(invalid="ignore"):
+    return (xs[None, None, :] - cx) ** 2 + (ys[None, :, None] - cy) ** 2 <= (
+        r + tolerance) ** 2
+
+
 def disc_masks(circles, height, width, tolerance=1e-6, supersample=1):
   """Rasterises circles as (N, H, W) float32 coverage of each pixel.
 
   With ``supersample=1`` a pixel is 1 when its center (x=j, y=i) lies within
-  r + tolerance of the circle's center, else 0. With ``supersample=s`` each
-  pixel is split into s x s sub-pixels, each tested at its own center, and the
-  value is the covered fraction; this measures disc overlap more finely than
-  whole pixels. Circles with NaN radius give empty discs.
+  r + tolerance of the circle's center, else 0 (the slack absorbs rounding of
+  stored radii, so the disc of a mask's circle covers the mask). With
+  ``supersample=s`` the value is the covered fraction of s x s sub-pixels.
   """
-  circles = np.asarray(circles, dtype=np.float64)
-  offsets = (np.arange(supersample) + 0.5) / supersample - 0.5
-  ys = (np.arange(height)[:, None] + offsets[None, :]).reshape(-1)
-  xs = (np.arange(width)[:, None] + offsets[None, :]).reshape(-1)
-  cx, cy, r = (circles[:, i, None, None] for i in range(3))
-  with np.errstate(invalid="ignore"):
-    inside = (xs[None, None, :] - cx) ** 2 + (ys[None, :, None] - cy) ** 2 <= (
-        r + tolerance) ** 2
-  inside = inside.reshape(len(circles), height, supersample, width, supersample)
+  inside = disc_subpixels(circles, height, width, supersample, tolerance)
+  inside = inside.reshape(len(inside), height, supersample, width, supersample)
   return inside.mean(axis=(2, 4), dtype=np.float32)
 
 

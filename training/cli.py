@@ -1,0 +1,84 @@
+"""Command line: `python -m training train|evaluate fg|circles|mosaic ...`.
+
+Also installed as `mnist-derived-train` and `mnist-derived-evaluate`.
+"""
+
+import argparse
+import json
+import shlex
+import sys
+
+from training.tasks import TASKS
+
+
+def _common(parser):
+  parser.add_argument("task", choices=sorted(TASKS))
+  parser.add_argument("--data-dir", help="TFDS data dir (default: TFDS's)")
+  parser.add_argument("--limit", type=int,
+                      help="use at most this many examples per split")
+
+
+def _train_parser(parser):
+  _common(parser)
+  parser.add_argument("--out", required=True, help="run folder")
+  parser.add_argument("--epochs", type=int, help="default: the task's")
+  parser.add_argument("--batch-size", type=int, help="default: the task's")
+  parser.add_argument("--learning-rate", type=float,
+                      help="peak learning rate (default: the task's)")
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--results", help="also write the metrics JSON here")
+  parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _evaluate_parser(parser):
+  _common(parser)
+  parser.add_argument("--model", required=True, help="a saved .keras model")
+  parser.add_argument("--split", default="test")
+  parser.add_argument("--out", help="write evaluation JSON and figure here")
+
+
+def _run_train(args, command):
+  from training import runner  # TensorFlow loads only once arguments parse
+  report = runner.train(
+      args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
+      batch_size=args.batch_size, seed=args.seed, limit=args.limit,
+      learning_rate=args.learning_rate, results=args.results,
+      verbose=2 if args.quiet else 1, command=command)
+  print(json.dumps(report, indent=2, sort_keys=True))
+
+
+def _run_evaluate(args, command):
+  del command
+  from training import runner
+  scores = runner.evaluate(args.task, args.model, split=args.split,
+                           data_dir=args.data_dir, limit=args.limit,
+                           out=args.out)
+  print(json.dumps(scores, indent=2, sort_keys=True))
+
+
+def main(argv=None):
+  argv = sys.argv[1:] if argv is None else argv
+  parser = argparse.ArgumentParser(prog="python -m training",
+                                   description=__doc__)
+  sub = parser.add_subparsers(dest="command", required=True)
+  _train_parser(sub.add_parser("train", help="train, save and score a model"))
+  _evaluate_parser(sub.add_parser("evaluate", help="score a saved model"))
+  args = parser.parse_args(argv)
+  run = _run_train if args.command == "train" else _run_evaluate
+  run(args, shlex.join(["python", "-m", "training", *argv]))
+
+
+def train_main(argv=None):
+  argv = sys.argv[1:] if argv is None else argv
+  parser = argparse.ArgumentParser(prog="mnist-derived-train")
+  _train_parser(parser)
+  _run_train(parser.parse_args(argv),
+             shlex.join(["mnist-derived-train", *argv]))
+
+
+def evaluate_main(argv=None):
+  argv = sys.argv[1:] if argv is None else argv
+  parser = argparse.ArgumentParser(prog="mnist-derived-evaluate")
+  _evaluate_parser(parser)
+  _run_evaluate(parser.parse_args(argv),
+                shlex.join(["mnist-derived-evaluate", *argv]))

@@ -1,0 +1,92 @@
+"""Figures of a run: learning curves and test predictions beside the truth."""
+
+import csv
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on training machines
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from training import metrics  # noqa: E402
+
+# One colour per mosaic class: background black, digits from tab10.
+_CLASS_COLOURS = np.concatenate(
+    [[[0, 0, 0]], plt.get_cmap("tab10")(np.arange(10))[:, :3]])
+
+
+def learning_curves(log_csv, path, title=""):
+  """Plots every `x` / `val_x` pair of a Keras CSV log, one panel each."""
+  with open(log_csv, newline="") as f:
+    rows = list(csv.DictReader(f))
+  if not rows:
+    return
+  names = [k for k in rows[0] if k not in ("epoch", "learning_rate")
+           and not k.startswith("val_")]
+  epochs = [int(r["epoch"]) + 1 for r in rows]
+  fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8),
+                           squeeze=False)
+  for ax, name in zip(axes[0], names):
+    ax.plot(epochs, [float(r[name]) for r in rows], "o-", label="train")
+    if f"val_{name}" in rows[0]:
+      ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], "o-",
+              label="validation")
+    ax.set_title(name, fontsize=9)
+    ax.set_xlabel("epoch")
+  axes[0][0].legend(fontsize=8)
+  fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+
+
+def prediction_grid(task_name, model, examples, path, count=8):
+  """Draws `count` examples with truth and prediction overlaid."""
+  batch = next(iter(examples.batch(count)))
+  images = batch["image"].numpy()[..., 0]
+  preds = model.predict_on_batch(batch["image"])
+  if task_name == "mosaic":
+    _mosaic_grid(images, batch["mask"].numpy()[..., 0],
+                 np.argmax(preds, axis=-1), path)
+    return
+  fig, axes = plt.subplots(1, count, figsize=(1.6 * count, 2.0))
+  for i, ax in enumerate(axes):
+    ax.imshow(images[i], cmap="gray")
+    if task_name == "fg":
+      true, pred = batch["mask"].numpy()[i, ..., 0], preds[i, ..., 0] > 0.5
+      ax.contour(true, levels=[0.5], colors="lime", linewidths=1.0)
+      ax.contour(pred, levels=[0.5], colors="red", linewidths=0.8,
+                 linestyles="--")
+      ax.set_title(f"J={metrics.foreground_scores(pred[None], true[None])['mean_image_jaccard']:.3f}",
+                   fontsize=7)
+    else:
+      true = batch["circle"].numpy()[i]
+      pred = metrics.circles_from_normalized(preds["circle"][i:i + 1])[0]
+      for (cx, cy, r), colour, style in [(true, "lime", "-"),
+                                         (pred, "red", "--")]:
+        ax.add_patch(plt.Circle((cx, cy), r, fill=False, color=colour,
+                                linestyle=style, linewidth=1.0))
+      label = int(np.argmax(preds["label"][i]))
+      ax.set_title(f"{label} (true {batch['label'].numpy()[i]})", fontsize=7)
+      ax.set_xlim(-8, 35)
+      ax.set_ylim(35, -8)
+    ax.axis("off")
+  fig.suptitle("truth: green solid, prediction: red dashed", fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+
+
+def _mosaic_grid(images, true, pred, path):
+  count = min(4, len(images))
+  fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 5.4), squeeze=False)
+  for i in range(count):
+    for row, (picture, name) in enumerate([
+        (images[i], "image"), (_CLASS_COLOURS[true[i]], "truth"),
+        (_CLASS_COLOURS[pred[i]], "prediction")]):
+      axes[row][i].imshow(picture, cmap="gray" if row == 0 else None)
+      axes[row][i].set_title(name, fontsize=7)
+      axes[row][i].axis("off")
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
