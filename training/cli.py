@@ -14,6 +14,9 @@ from training.tasks import TASKS
 def _common(parser):
   parser.add_argument("task", choices=sorted(TASKS))
   parser.add_argument("--data-dir", help="TFDS data dir (default: TFDS's)")
+  parser.add_argument("--dataset",
+                      help="TFDS name/config to use instead of the task's, "
+                      "e.g. mnist_fg/fashion_mnist or mnist_mosaic/3x3")
   parser.add_argument("--limit", type=int,
                       help="use at most this many examples per split")
 
@@ -43,7 +46,7 @@ def _run_train(args, command):
       args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
       batch_size=args.batch_size, seed=args.seed, limit=args.limit,
       learning_rate=args.learning_rate, results=args.results,
-      verbose=2 if args.quiet else 1, command=command)
+      verbose=2 if args.quiet else 1, command=command, dataset=args.dataset)
   print(json.dumps(report, indent=2, sort_keys=True))
 
 
@@ -52,7 +55,7 @@ def _run_evaluate(args, command):
   from training import runner
   scores = runner.evaluate(args.task, args.model, split=args.split,
                            data_dir=args.data_dir, limit=args.limit,
-                           out=args.out)
+                           out=args.out, dataset=args.dataset)
   print(json.dumps(scores, indent=2, sort_keys=True))
 
 

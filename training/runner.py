@@ -57,27 +57,30 @@ def _compile(task, model, steps_per_epoch, epochs, learning_rate):
 
 def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
           limit=None, learning_rate=None, results=None, verbose=1,
-          command=None):
+          command=None, dataset=None):
   """Trains, saves and scores one task's model; returns its test metrics.
 
   Re-running the same command after an interruption resumes from the last
   finished epoch (Keras BackupAndRestore in `out/backup`).
   """
   task = TASKS[task_name]
+  dataset = dataset or task.dataset
   epochs = epochs or task.epochs
   batch_size = batch_size or task.batch_size
   out = pathlib.Path(out)
   out.mkdir(parents=True, exist_ok=True)
   keras.utils.set_random_seed(seed)
 
-  train_ds = data.training_pipeline(task, data.TRAIN_SPLIT, batch_size,
-                                    data_dir, limit, shuffle_seed=seed)
+  train_ds = data.training_pipeline(task, dataset, data.TRAIN_SPLIT,
+                                    batch_size, data_dir, limit,
+                                    shuffle_seed=seed)
   val_limit = max(1, limit // 9) if limit else None
-  val_ds = data.training_pipeline(task, data.VALIDATION_SPLIT, batch_size,
-                                  data_dir, val_limit)
-  steps = -(-data.num_examples(task, data.TRAIN_SPLIT, data_dir, limit)
-            // batch_size)
-  model = task.get_model()
+  val_ds = data.training_pipeline(task, dataset, data.VALIDATION_SPLIT,
+                                  batch_size, data_dir, val_limit)
+  train_examples = data.num_examples(dataset, data.TRAIN_SPLIT, data_dir,
+                                     limit)
+  steps = -(-train_examples // batch_size)
+  model = task.get_model(data.dataset_info(dataset, data_dir).features)
   _compile(task, model, steps, epochs, learning_rate or task.learning_rate)
   callbacks = [
       keras.callbacks.BackupAndRestore(str(out / "backup")),
@@ -86,7 +89,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   ]
   start = time.perf_counter()
   model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-            callbacks=callbacks, verbose=verbose)
+            callbacks=callbacks, verbose=verbose, shuffle=False)
   train_seconds = time.perf_counter() - start
   # The final epoch of a cosine schedule is normally the best; keep the
   # checkpoint only if validation says otherwise.
@@ -94,7 +97,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   save_model_atomically(best, out / MODEL_FILE)
 
   scores = evaluate(task_name, out / MODEL_FILE, data_dir=data_dir,
-                    limit=limit, out=out)
+                    limit=limit, out=out, dataset=dataset)
   report = {
       "task": task_name,
       **{k: v for k, v in scores.items() if not isinstance(v, list)},
@@ -102,8 +105,8 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "epochs": epochs,
       "batch_size": batch_size,
       "seed": seed,
-      "train_examples": data.num_examples(task, data.TRAIN_SPLIT, data_dir,
-                                          limit),
+      "dataset": dataset,
+      "train_examples": train_examples,
       "parameters": int(best.count_params()),
       "command": command,
   }
@@ -116,19 +119,21 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
 
 
 def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
-             out=None):
+             out=None, dataset=None):
   """Scores a saved model on a split; writes `evaluation-<split>.json`."""
   task = TASKS[task_name]
+  dataset = dataset or task.dataset
   model = keras.saving.load_model(model_path, safe_mode=True)
-  examples = data.scoring_pipeline(task, split, EVAL_BATCH, data_dir, limit)
+  examples = data.scoring_pipeline(dataset, split, EVAL_BATCH, data_dir, limit)
   scores = task.score(model, examples)
-  scores = {"task": task_name, "split": split, "model": str(model_path),
-            "examples": data.num_examples(task, split, data_dir, limit),
+  scores = {"task": task_name, "dataset": dataset, "split": split,
+            "model": str(model_path),
+            "examples": data.num_examples(dataset, split, data_dir, limit),
             **scores}
   if out is not None:
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(scores, out / f"evaluation-{split}.json")
     figures.prediction_grid(task_name, model, data.load_examples(
-        task, split, data_dir, limit=16), out / f"predictions-{split}.png")
+        dataset, split, data_dir, limit=16), out / f"predictions-{split}.png")
   return scores
