@@ -160,6 +160,23 @@ def load_splits(dl_manager, source_name):
   }
 
 
+class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """Base of the builders: reads and checks a source's splits, then derives.
+
+  Subclasses define `_info` and `_generate_examples(split, images, labels)`.
+  """
+
+  BUILDER_CONFIGS = source_configs()
+  MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+
+  def _split_generators(self, dl_manager):
+    splits = load_splits(dl_manager, self.builder_config.source)
+    return {
+        split: self._generate_examples(split, images, labels)
+        for split, (images, labels) in splits.items()
+    }
+
+
 def class_label(source_name):
   """The ClassLabel feature of a source's labels."""
   return tfds.features.ClassLabel(names=SOURCES[source_name].class_names)

@@ -9,13 +9,11 @@ from mnist_derived import sources
 HEIGHT, WIDTH = sources.IMAGE_SHAPE[:2]
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(sources.SourceBuilder):
   """Classification with circlization: image -> label and enclosing circle."""
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
-  BUILDER_CONFIGS = sources.source_configs()
-  MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
 
   def _info(self):
     source = sources.SOURCES[self.builder_config.source]
@@ -39,14 +37,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         homepage=source.homepage,
     )
 
-  def _split_generators(self, dl_manager):
-    splits = sources.load_splits(dl_manager, self.builder_config.source)
-    return {
-        split: self._generate_examples(images, labels)
-        for split, (images, labels) in splits.items()
-    }
-
-  def _generate_examples(self, images, labels):
+  def _generate_examples(self, split, images, labels):
+    del split  # every split is derived the same way
     masks = geometry.foreground_masks(images)
     circles = geometry.min_enclosing_circles(masks).astype(np.float32)
     normalized = geometry.normalize_circles(circles, HEIGHT, WIDTH)

@@ -7,13 +7,11 @@ from mnist_derived import geometry
 from mnist_derived import sources
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(sources.SourceBuilder):
   """Foreground extraction: image -> binary mask from a per-image threshold."""
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
-  BUILDER_CONFIGS = sources.source_configs()
-  MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
 
   def _info(self):
     source = sources.SOURCES[self.builder_config.source]
@@ -32,14 +30,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         homepage=source.homepage,
     )
 
-  def _split_generators(self, dl_manager):
-    splits = sources.load_splits(dl_manager, self.builder_config.source)
-    return {
-        split: self._generate_examples(images, labels)
-        for split, (images, labels) in splits.items()
-    }
-
-  def _generate_examples(self, images, labels):
+  def _generate_examples(self, split, images, labels):
+    del split  # every split is derived the same way
     thresholds = geometry.tss_thresholds(images)
     masks = geometry.foreground_masks(images, thresholds)
     for i in range(len(images)):

@@ -109,13 +109,12 @@ def object_boxes(cell_boxes, grid_rows, grid_cols):
   return normalized.reshape(boxes.shape)
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(sources.SourceBuilder):
   """Semantic segmentation: a grid of digits -> background + 10-class mask."""
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = BUILDER_CONFIGS
-  MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
 
   def _info(self):
     config = self.builder_config
@@ -140,13 +139,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         supervised_keys=("image", "mask"),
         homepage=source.homepage,
     )
-
-  def _split_generators(self, dl_manager):
-    splits = sources.load_splits(dl_manager, self.builder_config.source)
-    return {
-        split: self._generate_examples(split, images, labels)
-        for split, (images, labels) in splits.items()
-    }
 
   def _generate_examples(self, split, images, labels):
     config = self.builder_config
