@@ -1,10 +1,14 @@
 """The real `tfds build` command on dummy data, loaded back in a new process."""
 
 import json
+import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+
+from mnist_derived import idx
 
 from tests.builder_testing import dummy_split_sizes
 from tests.conftest import DUMMY_DATA
@@ -47,3 +51,23 @@ def test_tfds_build_then_load_in_fresh_process(tmp_path, target):
         "--data_dir", str(tmp_path)], cwd=tmp_path)
   name = "mnist_circles" if by_path else target.split("/")[0]
   assert _load_counts(name, tmp_path) == dummy_split_sizes()
+
+
+def test_bad_input_fails_the_build_and_writes_no_dataset(tmp_path):
+  manual = tmp_path / "manual"
+  shutil.copytree(DUMMY_DATA / "mnist", manual)
+  labels = manual / "t10k-labels-idx1-ubyte.gz"
+  count = len(idx.read_labels(labels, 10))
+  idx.write_gz(labels, np.full(count, 12, np.uint8))
+  proc = subprocess.run(
+      ["tfds", "build", "--imports", "mnist_derived", "mnist_fg/mnist",
+       "--manual_dir", str(manual), "--data_dir", str(tmp_path / "data")],
+      capture_output=True, text=True, cwd=tmp_path)
+  assert proc.returncode != 0
+  assert f"{labels}: {count} labels out of range [0, 10)" in proc.stderr
+  assert not list((tmp_path / "data").glob("mnist_fg/mnist/*/dataset_info.json"))
+  check = subprocess.run(
+      [sys.executable, "-c", "import mnist_derived, tensorflow_datasets as t;"
+       f"t.load('mnist_fg/mnist', data_dir={str(tmp_path / 'data')!r},"
+       " download=False)"], capture_output=True, text=True)
+  assert check.returncode != 0
