@@ -3,6 +3,10 @@
 import csv
 import dataclasses
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
@@ -13,6 +17,7 @@ from mnist_derived import MnistMosaic
 from training import cli
 from training import runner
 from tests.conftest import DUMMY_DATA
+from tests.conftest import REPO
 
 
 class TinyMosaic(MnistMosaic):
@@ -91,3 +96,32 @@ def test_cli_evaluate_prints_metrics(data_dir, tmp_path, capsys):
             "--data-dir", str(data_dir), "--dataset", DATASETS["fg"]])
   printed = json.loads(capsys.readouterr().out)
   assert {"mean_image_jaccard", "foreground_iou"} <= set(printed)
+
+
+def test_killed_training_resumes_where_it_stopped(data_dir, tmp_path):
+  run = tmp_path / "run"
+  command = [sys.executable, "-m", "training", "train", "fg", "--out", str(run),
+             "--data-dir", str(data_dir), "--dataset", DATASETS["fg"],
+             "--epochs", "40", "--batch-size", "4", "--quiet"]
+  proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, cwd=REPO)
+  deadline = time.monotonic() + 300
+  while not (run / "backup").exists() or not _losses_or_empty(run):
+    assert proc.poll() is None, "training ended before it could be killed"
+    assert time.monotonic() < deadline
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert not (run / runner.MODEL_FILE).exists()
+  subprocess.run(command, check=True, capture_output=True, cwd=REPO)
+  with open(run / runner.LOG_FILE, newline="") as f:
+    epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+  # One process started at epoch 0, the second carried on from a later one.
+  assert epochs[0] == 0 and epochs[-1] == 39
+  restarts = [i for i in range(1, len(epochs)) if epochs[i] <= epochs[i - 1]]
+  assert all(epochs[i] > 0 for i in restarts)
+  keras.saving.load_model(run / runner.MODEL_FILE, safe_mode=True)
+
+
+def _losses_or_empty(run):
+  return (run / runner.LOG_FILE).exists() and _losses(run)
