@@ -1,6 +1,7 @@
 """The real `tfds build` command on dummy data, loaded back in a new process."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from mnist_derived import idx
 from tests.builder_testing import dummy_split_sizes
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
+
+# The `tfds` installed beside this interpreter (a venv's or pyenv's bin).
+TFDS = shutil.which("tfds", path=os.path.dirname(sys.executable)) or "tfds"
 
 LOAD_SCRIPT = """
 import json, sys
@@ -47,7 +51,7 @@ def test_tfds_build_then_load_in_fresh_process(tmp_path, target):
   # A folder path needs no --imports: TFDS imports the builder module itself.
   by_path = target.startswith("/")
   how = ["--config", "mnist"] if by_path else ["--imports", "mnist_derived"]
-  _run(["tfds", "build", target, *how, "--manual_dir", str(DUMMY_DATA),
+  _run([TFDS, "build", target, *how, "--manual_dir", str(DUMMY_DATA),
         "--data_dir", str(tmp_path)], cwd=tmp_path)
   name = "mnist_circles" if by_path else target.split("/")[0]
   assert _load_counts(name, tmp_path) == dummy_split_sizes()
@@ -60,7 +64,7 @@ def test_bad_input_fails_the_build_and_writes_no_dataset(tmp_path):
   count = len(idx.read_labels(labels, 10))
   idx.write_gz(labels, np.full(count, 12, np.uint8))
   proc = subprocess.run(
-      ["tfds", "build", "--imports", "mnist_derived", "mnist_fg/mnist",
+      [TFDS, "build", "--imports", "mnist_derived", "mnist_fg/mnist",
        "--manual_dir", str(manual), "--data_dir", str(tmp_path / "data")],
       capture_output=True, text=True, cwd=tmp_path)
   assert proc.returncode != 0

@@ -53,12 +53,11 @@ def prediction_grid(task_name, model, examples, path, count=8):
   for i, ax in enumerate(axes):
     ax.imshow(images[i], cmap="gray")
     if task_name == "fg":
-      true, pred = batch["mask"].numpy()[i, ..., 0], preds[i, ..., 0] > 0.5
-      ax.contour(true, levels=[0.5], colors="lime", linewidths=1.0)
-      ax.contour(pred, levels=[0.5], colors="red", linewidths=0.8,
-                 linestyles="--")
-      ax.set_title(f"J={metrics.foreground_scores(pred[None], true[None])['mean_image_jaccard']:.3f}",
-                   fontsize=7)
+      true = batch["mask"].numpy()[i, ..., 0] > 0
+      pred = preds[i, ..., 0] > 0.5
+      ax.imshow(_error_overlay(true, pred))
+      score = metrics.foreground_scores(pred[None], true[None])
+      ax.set_title(f"J={score['mean_image_jaccard']:.3f}", fontsize=7)
     else:
       true = batch["circle"].numpy()[i]
       pred = metrics.circles_from_normalized(preds["circle"][i:i + 1])[0]
@@ -71,10 +70,21 @@ def prediction_grid(task_name, model, examples, path, count=8):
       ax.set_xlim(-8, 35)
       ax.set_ylim(35, -8)
     ax.axis("off")
-  fig.suptitle("truth: green solid, prediction: red dashed", fontsize=8)
+  fig.suptitle("fg: both green, prediction only red, truth only blue"
+               if task_name == "fg" else
+               "truth: green solid, prediction: red dashed", fontsize=8)
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)
+
+
+def _error_overlay(true, pred):
+  """RGBA: pixels both call foreground green, false positives red, misses blue."""
+  rgba = np.zeros(true.shape + (4,))
+  rgba[true & pred] = (0, 0.8, 0, 0.45)
+  rgba[pred & ~true] = (1, 0, 0, 0.9)
+  rgba[true & ~pred] = (0, 0.3, 1, 0.9)
+  return rgba
 
 
 def _mosaic_grid(images, true, pred, path):
