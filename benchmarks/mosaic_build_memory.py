@@ -4,8 +4,13 @@
 
 Builds the 2x2 config at its default counts and at SCALE times them, each in
 its own process (peak RSS is per process), into a temporary data dir, and
-prints time, peak RSS and their ratios. Generation streams in chunks, so
-memory should stay flat while time grows with the count.
+prints time, peak RSS and their ratios. Then the same for the example
+generator alone (examples made and dropped, nothing encoded or written).
+
+The generator streams in chunks, so its memory stays flat while time grows
+with the count. A full build adds TFDS's writer, which holds serialized
+examples in memory up to 1 GB (tfds.core.shuffle.MAX_MEM_BUFFER_SIZE) before
+spilling to disk: its peak grows with the count until that cap, then stops.
 """
 
 import argparse
@@ -18,16 +23,25 @@ CHILD = """
 import dataclasses, json, resource, sys, time
 import tensorflow_datasets as tfds
 from mnist_derived import MnistMosaic
-name, scale, manual_dir, data_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+name, scale, manual_dir, data_dir, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 base = MnistMosaic.builder_configs[name]
 config = dataclasses.replace(base, name=f"{name}_x{scale}",
                              num_train=base.num_train * scale,
                              num_test=base.num_test * scale)
 start = time.perf_counter()
 builder = tfds.builder("mnist_mosaic", config=config, data_dir=data_dir)
-builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-    manual_dir=manual_dir))
+dl_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+if mode == "build":
+  builder.download_and_prepare(download_config=dl_config)
+else:  # the generator alone
+  from mnist_derived import sources
+  dl = tfds.download.DownloadManager(download_dir=data_dir, manual_dir=manual_dir,
+                                     manual_dir_instructions="-")
+  for split, (images, labels) in sources.load_splits(dl, config.source).items():
+    for _ in builder._generate_examples(split, images, labels):
+      pass
 print(json.dumps({
+    "mode": mode,
     "config": config.name,
     "mosaics": config.num_train + config.num_test,
     "seconds": round(time.perf_counter() - start, 1),
@@ -41,20 +55,23 @@ def main():
   parser.add_argument("--manual_dir", required=True)
   parser.add_argument("--config", default="2x2")
   parser.add_argument("--scale", type=int, default=10)
+  parser.add_argument("--modes", nargs="+", default=["build", "generate"],
+                      choices=["build", "generate"])
   args = parser.parse_args()
-  rows = []
-  for scale in (1, args.scale):
-    with tempfile.TemporaryDirectory() as data_dir:
-      out = subprocess.run(
-          [sys.executable, "-c", CHILD, args.config, str(scale),
-           args.manual_dir, data_dir],
-          check=True, capture_output=True, text=True).stdout
-    rows.append(json.loads(out.strip().splitlines()[-1]))
-    print(json.dumps(rows[-1]))
-  small, large = rows
-  print(f"mosaics x{large['mosaics'] / small['mosaics']:.0f}: "
-        f"time x{large['seconds'] / small['seconds']:.2f}, "
-        f"peak RSS x{large['peak_rss_mb'] / small['peak_rss_mb']:.2f}")
+  for mode in args.modes:
+    rows = []
+    for scale in (1, args.scale):
+      with tempfile.TemporaryDirectory() as data_dir:
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, args.config, str(scale),
+             args.manual_dir, data_dir, mode],
+            check=True, capture_output=True, text=True).stdout
+      rows.append(json.loads(out.strip().splitlines()[-1]))
+      print(json.dumps(rows[-1]))
+    small, large = rows
+    print(f"{mode}: mosaics x{large['mosaics'] / small['mosaics']:.0f}: "
+          f"time x{large['seconds'] / small['seconds']:.2f}, "
+          f"peak RSS x{large['peak_rss_mb'] / small['peak_rss_mb']:.2f}")
 
 
 if __name__ == "__main__":
