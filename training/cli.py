@@ -71,17 +71,16 @@ def main(argv=None):
   run(args, shlex.join(["python", "-m", "training", *argv]))
 
 
-def train_main(argv=None):
+def _entry_point(prog, add_arguments, run, argv):
   argv = sys.argv[1:] if argv is None else argv
-  parser = argparse.ArgumentParser(prog="mnist-derived-train")
-  _train_parser(parser)
-  _run_train(parser.parse_args(argv),
-             shlex.join(["mnist-derived-train", *argv]))
+  parser = argparse.ArgumentParser(prog=prog)
+  add_arguments(parser)
+  run(parser.parse_args(argv), shlex.join([prog, *argv]))
+
+
+def train_main(argv=None):
+  _entry_point("mnist-derived-train", _train_parser, _run_train, argv)
 
 
 def evaluate_main(argv=None):
-  argv = sys.argv[1:] if argv is None else argv
-  parser = argparse.ArgumentParser(prog="mnist-derived-evaluate")
-  _evaluate_parser(parser)
-  _run_evaluate(parser.parse_args(argv),
-                shlex.join(["mnist-derived-evaluate", *argv]))
+  _entry_point("mnist-derived-evaluate", _evaluate_parser, _run_evaluate, argv)
