@@ -1,5 +1,6 @@
 """`train` and `evaluate`: fit a task's model, save it, score it, report."""
 
+import csv
 import json
 import os
 import pathlib
@@ -33,12 +34,21 @@ def write_json_atomically(obj, path):
 
 
 class AtomicBestCheckpoint(keras.callbacks.Callback):
-  """Keeps the lowest-val_loss model so far in `path`, written atomically."""
+  """Keeps the lowest-val_loss model so far in `path`, written atomically.
 
-  def __init__(self, path):
+  On a resumed run the best so far comes from the epochs already in `log_csv`,
+  so a worse epoch after the restart never replaces a better checkpoint.
+  """
+
+  def __init__(self, path, log_csv):
     super().__init__()
     self.path = path
     self.best = float("inf")
+    if pathlib.Path(path).exists() and pathlib.Path(log_csv).exists():
+      with open(log_csv, newline="") as f:
+        losses = [float(row["val_loss"]) for row in csv.DictReader(f)
+                  if row.get("val_loss")]
+      self.best = min(losses, default=self.best)
 
   def on_epoch_end(self, epoch, logs=None):
     loss = (logs or {}).get("val_loss", float("inf"))
@@ -85,14 +95,14 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   callbacks = [
       keras.callbacks.BackupAndRestore(str(out / "backup")),
       keras.callbacks.CSVLogger(str(out / LOG_FILE), append=True),
-      AtomicBestCheckpoint(out / "best.keras"),
+      AtomicBestCheckpoint(out / "best.keras", out / LOG_FILE),
   ]
   start = time.perf_counter()
   model.fit(train_ds, validation_data=val_ds, epochs=epochs,
             callbacks=callbacks, verbose=verbose, shuffle=False)
   train_seconds = time.perf_counter() - start
-  # The final epoch of a cosine schedule is normally the best; keep the
-  # checkpoint only if validation says otherwise.
+  # Keep the epoch with the lowest validation loss (normally the last one of
+  # a cosine schedule).
   best = keras.saving.load_model(out / "best.keras", safe_mode=True)
   save_model_atomically(best, out / MODEL_FILE)
 
