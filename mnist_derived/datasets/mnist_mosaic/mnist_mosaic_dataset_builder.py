@@ -1,6 +1,7 @@
 """mnist_mosaic: grids of MNIST-format digits with per-pixel class masks."""
 
 import dataclasses
+import functools
 import zlib
 
 import numpy as np
@@ -55,8 +56,10 @@ BUILDER_CONFIGS = [
 ]
 
 
+# Consecutive chunks read the same pass: compute each permutation once.
+@functools.lru_cache(maxsize=4)
 def source_permutation(num_sources, seed, split, draw_pass):
-  """The order of source images in one pass over a split.
+  """The order of source images in one pass over a split (read-only array).
 
   Sorting PCG64's raw 64-bit stream gives a uniform permutation that depends
   only on (seed, split, pass): NumPy keeps SeedSequence and bit-generator
@@ -64,7 +67,9 @@ def source_permutation(num_sources, seed, split, draw_pass):
   """
   key = [seed, zlib.crc32(split.encode()), draw_pass]
   raw = np.random.PCG64(np.random.SeedSequence(key)).random_raw(num_sources)
-  return np.argsort(raw, kind="stable")
+  perm = np.argsort(raw, kind="stable")
+  perm.flags.writeable = False
+  return perm
 
 
 def draw_source_indices(num_sources, cells, seed, split, start, stop):
