@@ -40,7 +40,7 @@ def bench(task_name, steps, data_dir=None):
   else:
     targets = np.stack([y for _, y in examples])
   model = task.get_model(data.dataset_info(task.dataset, data_dir).features)
-  runner._compile(task, model, steps, 1, task.learning_rate)  # pylint: disable=protected-access
+  runner.compile_model(task, model, steps, 1, task.learning_rate)
   _time_fit(model, pipeline, steps)  # warm-up: compile, fill the cache
   tfds_step = _time_fit(model, pipeline, steps)
   memory_step = _time_fit(model, inputs, steps, y=targets, batch_size=batch,

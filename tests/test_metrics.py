@@ -59,7 +59,9 @@ def test_mosaic_reference_skips_missing_classes_mean_iou_does_not():
   # prediction: skipped by the reference, 0 in mean IoU.
   ref = metrics.reference_mosaic_jaccards(pred, true, num_classes=3)
   assert ref[0] == pytest.approx(0.75)
-  scores = metrics.mosaic_scores(pred, true, num_classes=3)
+  confusion = metrics.ConfusionAccumulator(3)
+  confusion.add(pred, true)
+  scores = confusion.scores()
   assert scores["mean_iou"] == pytest.approx((1 + 0.5 + 0) / 3)
   assert scores["pixel_accuracy"] == pytest.approx(3 / 4)
   assert scores["class_iou"] == pytest.approx([1, 0.5, 0])

@@ -138,16 +138,6 @@ def reference_mosaic_jaccards(pred, true, num_classes):
   return (jac * counted).sum(axis=1) / counted.sum(axis=1)
 
 
-def mosaic_scores(pred, true, num_classes):
-  """All mosaic metrics of one batch or split of class maps."""
-  acc = ConfusionAccumulator(num_classes)
-  acc.add(pred, true)
-  scores = acc.scores()
-  scores["reference_jaccard"] = float(
-      reference_mosaic_jaccards(pred, true, num_classes).mean())
-  return scores
-
-
 def circles_from_normalized(normalized, height=28, width=28):
   """The circle head's (cx/W, cy/H, r/half-diagonal) back in pixels."""
   return geometry.denormalize_circles(normalized, height, width)

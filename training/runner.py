@@ -57,7 +57,7 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
       save_model_atomically(self.model, self.path)
 
 
-def _compile(task, model, steps_per_epoch, epochs, learning_rate):
+def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
   # Cosine decay to 1% over the whole run: large early steps, fine last ones.
   schedule = keras.optimizers.schedules.CosineDecay(
       learning_rate, decay_steps=max(1, steps_per_epoch * epochs), alpha=0.01)
@@ -91,7 +91,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
                                      limit)
   steps = -(-train_examples // batch_size)
   model = task.get_model(data.dataset_info(dataset, data_dir).features)
-  _compile(task, model, steps, epochs, learning_rate or task.learning_rate)
+  compile_model(task, model, steps, epochs, learning_rate or task.learning_rate)
   callbacks = [
       keras.callbacks.BackupAndRestore(str(out / "backup")),
       keras.callbacks.CSVLogger(str(out / LOG_FILE), append=True),

@@ -106,9 +106,8 @@ def object_boxes(cell_boxes, grid_rows, grid_cols):
       cell // grid_cols * CELL_HEIGHT, cell % grid_cols * CELL_WIDTH,
       cell // grid_cols * CELL_HEIGHT, cell % grid_cols * CELL_WIDTH,
   ], axis=1)
+  # An empty cell box (0, 0, -1, -1) stays empty (max < min) when moved.
   boxes = cell_boxes + offset
-  empty = cell_boxes[..., 2] < cell_boxes[..., 0]
-  boxes[empty] = (0, 0, -1, -1)
   normalized = geometry.normalized_boxes(
       boxes.reshape(-1, 4), grid_rows * CELL_HEIGHT, grid_cols * CELL_WIDTH)
   return normalized.reshape(boxes.shape)
