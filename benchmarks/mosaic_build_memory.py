@@ -5,7 +5,8 @@
 Builds the 2x2 config at its default counts and at SCALE times them, each in
 its own process (peak RSS is per process), into a temporary data dir, and
 prints time, peak RSS and their ratios. Then the same for the example
-generator alone (examples made and dropped, nothing encoded or written).
+generator alone (examples made, PNGs included, and dropped; nothing
+written).
 
 The generator streams in chunks, so its memory stays flat while time grows
 with the count. A full build adds TFDS's writer, which holds serialized

@@ -21,13 +21,15 @@ import zlib
 from etils import epath
 import numpy as np
 
+from mnist_derived import errors
+
 UBYTE_TYPE_CODE = 0x08
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(errors.InputError, ValueError):
   """An MNIST-format input file is missing, unreadable or malformed."""
 
   def __init__(self, path, problem):

@@ -7,10 +7,14 @@ the builder folder's ``checksums.tsv``.
 """
 
 import dataclasses
+import functools
 
 from absl import logging
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core.download import download_manager
 
+from mnist_derived import errors
+from mnist_derived import generation
 from mnist_derived import idx
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -23,7 +27,7 @@ SPLIT_FILES = {
 ALL_FILES = tuple(name for pair in SPLIT_FILES.values() for name in pair)
 
 
-class DownloadFailedError(RuntimeError):
+class DownloadFailedError(errors.InputError, RuntimeError):
   """A source is neither in manual_dir nor downloadable (or fails checksums)."""
 
 
@@ -137,6 +141,16 @@ def source_paths(dl_manager, source_name):
                source.url)
   try:
     return dl_manager.download({name: source.url + name for name in ALL_FILES})
+  except download_manager.NonMatchingChecksumError as e:
+    raise DownloadFailedError(
+        f"{source.name}: a file downloaded from {source.url} does not match"
+        f" its checksum in checksums.tsv, so it was refused and nothing was"
+        f" built ({str(e).splitlines()[0]}). The mirror served other bytes"
+        f" than the published files (a truncated transfer, a proxy page, or"
+        f" changed files). Retry; if it persists, get the four files from"
+        f" {source.homepage}, check them, put them in"
+        f" <manual_dir>/{source.name}/ and pass --manual_dir."
+    ) from e
   except Exception as e:  # pylint: disable=broad-except
     raise DownloadFailedError(
         f"{source.name}: no local copy in manual_dir and the download from"
@@ -152,29 +166,69 @@ def load_splits(dl_manager, source_name):
   All files are checked before any example is generated, so bad input stops
   the build before it writes anything.
   """
+  return {split: idx.read_split(*paths, len(SOURCES[source_name].class_names))
+          for split, paths in split_paths(dl_manager, source_name).items()}
+
+
+def split_paths(dl_manager, source_name):
+  """{split: (images path, labels path)} of a source, local or fetched."""
   paths = source_paths(dl_manager, source_name)
-  num_classes = len(SOURCES[source_name].class_names)
-  return {
-      split: idx.read_split(paths[images], paths[labels], num_classes)
-      for split, (images, labels) in SPLIT_FILES.items()
-  }
+  return {split: (paths[images], paths[labels])
+          for split, (images, labels) in SPLIT_FILES.items()}
 
 
 class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """Base of the builders: reads and checks a source's splits, then derives.
 
-  Subclasses define `_info` and `_generate_examples(split, images, labels)`.
+  Subclasses define `_info`, `examples_of_chunk` and, when a split's example
+  count is not its source count, `num_examples`. Examples are derived chunk
+  by chunk (see `generation`), in a thread ahead of TFDS's writer, or on
+  Apache Beam when the build is given Beam options.
   """
 
   BUILDER_CONFIGS = source_configs()
   MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
 
+  @classmethod
+  def num_examples(cls, config, split, num_sources):
+    """How many examples a split gets from num_sources source images."""
+    del config, split
+    return num_sources
+
+  @classmethod
+  def examples_of_chunk(cls, config, split, images, labels, start, stop):
+    """[(key, example)] of examples [start, stop) of a split, keys = positions."""
+    raise NotImplementedError
+
+  def _generate_splits(self, dl_manager, download_config):
+    # TFDS runs a split on Beam when its generator is a PTransform: make one
+    # exactly when the user asked for Beam.
+    self._on_beam = (download_config.beam_runner is not None
+                     or download_config.beam_options is not None)
+    return super()._generate_splits(dl_manager, download_config)
+
   def _split_generators(self, dl_manager):
-    splits = load_splits(dl_manager, self.builder_config.source)
-    return {
-        split: self._generate_examples(split, images, labels)
-        for split, (images, labels) in splits.items()
-    }
+    config = self.builder_config
+    num_classes = len(SOURCES[config.source].class_names)
+    generators = {}
+    for split, paths in split_paths(dl_manager, config.source).items():
+      images, labels = idx.read_split(*paths, num_classes)  # checks them all
+      if getattr(self, "_on_beam", False):
+        bounds = generation.chunk_bounds(
+            self.num_examples(config, split, len(images)))
+        make_chunk = functools.partial(self.examples_of_chunk, config, split)
+        generators[split] = generation.beam_examples(make_chunk, bounds,
+                                                     *paths, num_classes)
+      else:
+        generators[split] = self._generate_examples(split, images, labels)
+    return generators
+
+  def _generate_examples(self, split, images, labels):
+    config = self.builder_config
+    make_chunk = functools.partial(self.examples_of_chunk, config, split,
+                                   images, labels)
+    return generation.read_ahead(make_chunk, generation.chunk_bounds(
+        self.num_examples(config, split, len(images))))
 
 
 def class_label(source_name):

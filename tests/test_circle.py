@@ -79,6 +79,20 @@ def test_matches_brute_force_on_any_mask(mask):
   assert not np.any((mask > 0) & (disc == 0))
 
 
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.uint8, st.tuples(st.integers(1, 4), st.integers(1, 9),
+                                      st.integers(1, 40)),
+                  elements=st.integers(0, 1), fill=st.sampled_from([0, 1])))
+def test_batches_of_any_shape_and_fill(masks):
+  # Empty, single-pixel, full and sparse masks side by side in one batch.
+  got = geometry.min_enclosing_circles(masks)
+  for mask, circle in zip(masks, got):
+    if not mask.any():
+      assert np.isnan(circle).all()
+    else:
+      np.testing.assert_allclose(circle, brute_force_circle(mask), atol=1e-9)
+
+
 def test_minimality_no_smaller_circle_covers():
   mask = np.zeros((28, 28), np.uint8)
   mask[3, 4] = mask[20, 9] = mask[10, 25] = mask[12, 12] = 1

@@ -20,7 +20,7 @@ BUILD = """
 import sys
 import tensorflow_datasets as tfds
 import mnist_derived
-import tests.test_training  # registers mnist_mosaic_tiny
+import tests.builder_testing  # registers mnist_mosaic_tiny
 name, data_dir, manual_dir = sys.argv[1:]
 builder = tfds.builder(name, data_dir=data_dir)
 builder.download_and_prepare(

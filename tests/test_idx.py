@@ -1,17 +1,18 @@
 """The IDX reader: round trips, real headers, and a clear error per defect."""
 
 import gzip
+import pathlib
 import struct
+import tempfile
 
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
 from mnist_derived import idx
-
-
-def _write(path, payload, compress=True):
-  path.write_bytes(gzip.compress(payload, mtime=0) if compress else payload)
-  return path
+from tests import hostile_inputs
 
 
 def test_round_trip(tmp_path):
@@ -50,36 +51,10 @@ def test_real_mnist_counts_come_from_headers(real_mnist):
   assert set(np.unique(real_mnist["train"][1])) == set(range(10))
 
 
-def _images_payload(n=2, rows=3, cols=3, extra=0, missing=0):
-  header = struct.pack(">IIII", idx.IMAGES_MAGIC, n, rows, cols)
-  return header + bytes(n * rows * cols - missing + extra)
-
-
-BAD_IMAGE_FILES = {
-    "not gzip": (lambda p: _write(p, _images_payload(), compress=False),
-                 "not a gzip file"),
-    "empty file": (lambda p: _write(p, b"", compress=False), "file is empty"),
-    "truncated gzip": (
-        lambda p: p.write_bytes(gzip.compress(_images_payload(n=50))[:-30]),
-        "corrupt or truncated gzip"),
-    "wrong magic": (
-        lambda p: _write(p, struct.pack(">IIII", 0x801, 2, 3, 3) + bytes(18)),
-        "wrong magic number 0x00000801, expected 0x00000803"),
-    "truncated data": (lambda p: _write(p, _images_payload(missing=5)),
-                       "truncated data"),
-    "trailing bytes": (lambda p: _write(p, _images_payload(extra=4)),
-                       "4 unexpected trailing bytes"),
-    "zero images": (lambda p: _write(p, _images_payload(n=0)),
-                    "holds 0 images"),
-    "short header": (lambda p: _write(p, b"\x00\x00\x08"), "too short"),
-    "directory": (lambda p: p.mkdir(), "is a directory"),
-    "missing": (lambda p: None, "file not found"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_IMAGE_FILES))
+@pytest.mark.parametrize(
+    "case", sorted(set(hostile_inputs.IMAGE_FILE_DEFECTS) - {"unreadable"}))
 def test_bad_image_file_names_file_and_problem(tmp_path, case):
-  make, message = BAD_IMAGE_FILES[case]
+  make, message = hostile_inputs.IMAGE_FILE_DEFECTS[case]
   path = tmp_path / "train-images-idx3-ubyte.gz"
   make(path)
   with pytest.raises(idx.IdxFormatError, match=message) as error:
@@ -114,3 +89,37 @@ def test_unreadable_file(tmp_path, monkeypatch):
   with pytest.raises(idx.IdxFormatError,
                      match="i.gz: cannot be read .Permission denied"):
     idx.read_images(path)
+
+
+def _read_any(payload, compress):
+  """read_images on a file holding payload: an array or an IdxFormatError."""
+  with tempfile.TemporaryDirectory() as folder:
+    path = pathlib.Path(folder) / "images.gz"
+    path.write_bytes(gzip.compress(payload, mtime=0) if compress else payload)
+    try:
+      return idx.read_images(path)
+    except idx.IdxFormatError as error:
+      assert str(error).startswith(f"{path}: ")
+      return error
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.booleans())
+def test_any_bytes_give_images_or_a_clear_error(payload, compress):
+  result = _read_any(payload, compress)
+  assert isinstance(result, (np.ndarray, idx.IdxFormatError))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=3, max_size=3),
+       st.integers(-3, 3), st.sampled_from([0x803, 0x801, 0x804, 0x903]))
+def test_headers_with_any_dims_and_length(dims, extra, magic):
+  expected = int(np.prod(dims))
+  header = struct.pack(">I", magic) + struct.pack(">3I", *dims)
+  payload = header + bytes(max(0, expected + extra))
+  result = _read_any(payload, compress=True)
+  valid = magic == 0x803 and expected + extra == expected and all(dims)
+  if valid:
+    assert result.shape == tuple(dims)
+  else:
+    assert isinstance(result, idx.IdxFormatError)

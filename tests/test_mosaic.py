@@ -1,7 +1,12 @@
 """Mosaic drawing and composition: quadrants, provenance, boxes, splits."""
 
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from mnist_derived import geometry
 from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder as mosaic
@@ -56,14 +61,18 @@ def test_tile_places_cells_row_major(rows, cols):
     assert (grid[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] == k).all()
 
 
-def _compose(images, labels, rows, cols, count):
-  """The builder's own example generator, run on arrays."""
-  builder = mosaic.Builder.__new__(mosaic.Builder)
+def _compose(images, labels, rows, cols, count, bounds=None):
+  """The builder's examples of chunks `bounds`, PNGs decoded as TFDS does."""
   config = mosaic.MosaicConfig(name="t", grid_rows=rows, grid_cols=cols,
                                num_train=count, num_test=count)
-  object.__setattr__(builder, "_builder_config", config)
-  return list(mosaic.Builder._generate_examples(builder, "train", images,
-                                                labels))
+  examples = [
+      pair for start, stop in bounds or [(0, count)]
+      for pair in mosaic.Builder.examples_of_chunk(config, "train", images,
+                                                   labels, start, stop)]
+  for _, ex in examples:
+    for key in ("image", "mask"):
+      ex[key] = tf.io.decode_png(ex[key], channels=1).numpy()
+  return examples
 
 
 @pytest.mark.parametrize("rows,cols", [(2, 2), (3, 3)])
@@ -98,3 +107,35 @@ def test_two_runs_give_identical_examples(dummy_mnist):
     assert k1 == k2
     np.testing.assert_array_equal(e1["image"], e2["image"])
     np.testing.assert_array_equal(e1["mask"], e2["mask"])
+
+
+def test_examples_do_not_depend_on_chunking(dummy_mnist):
+  # Beam workers make chunks independently: any split into chunks must give
+  # the same examples under the same keys.
+  images, labels = dummy_mnist["train"]
+  whole = _compose(images, labels, 2, 2, count=11)
+  parts = _compose(images, labels, 2, 2, count=11,
+                   bounds=[(0, 3), (3, 4), (4, 11)])
+  assert [k for k, _ in whole] == [k for k, _ in parts] == list(range(11))
+  for (_, a), (_, b) in zip(whole, parts):
+    for key in ("image", "mask", "labels", "indices"):
+      np.testing.assert_array_equal(a[key], b[key])
+    np.testing.assert_array_equal(a["objects"]["bbox"], b["objects"]["bbox"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(hnp.arrays(np.uint8, (6, 28, 28), elements=st.sampled_from([0, 1, 128, 255])),
+       hnp.arrays(np.uint8, (6,), elements=st.integers(0, 9)),
+       st.sampled_from([(2, 2), (3, 3), (1, 3)]))
+def test_any_images_keep_their_quadrants(images, labels, grid):
+  # Constant, empty, full and noisy cells alike: each cell of each mosaic is
+  # its source image, and its mask cell the source's TSS mask x (label + 1).
+  rows, cols = grid
+  for _, ex in _compose(images, labels, rows, cols, count=4):
+    for k, src in enumerate(ex["indices"]):
+      r, c = divmod(k, cols)
+      cell = np.s_[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28, 0]
+      np.testing.assert_array_equal(ex["image"][cell], images[src])
+      np.testing.assert_array_equal(
+          ex["mask"][cell],
+          geometry.foreground_masks(images[src][None])[0] * (labels[src] + 1))

@@ -15,6 +15,7 @@ from skimage.filters import threshold_otsu
 import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders)
+from mnist_derived import fingerprint
 
 DATA_DIR = os.environ.get("MNIST_DERIVED_DATA_DIR")
 pytestmark = pytest.mark.skipif(
@@ -90,3 +91,11 @@ def test_mnist_mosaic_in_full(real_mnist, split):
       np.testing.assert_array_equal(ex["mask"][cell][..., 0],
                                     masks[k] * (labels[idx[k]] + 1))
     np.testing.assert_array_equal(ex["labels"], labels[idx])
+
+
+@pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_circles/mnist",
+                                  "mnist_mosaic/2x2"])
+def test_full_builds_match_the_published_fingerprints(name):
+  key = fingerprint.dataset_key(name, DATA_DIR)
+  assert fingerprint.dataset_fingerprints(name, DATA_DIR) == (
+      fingerprint.published_fingerprints()[key])

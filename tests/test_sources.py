@@ -1,8 +1,15 @@
 """Where a builder finds its source files: manual_dir layouts and downloads."""
 
+import dataclasses
+import functools
+import hashlib
+import http.server
 import shutil
+import threading
 
 import pytest
+import tensorflow_datasets as tfds
+from tensorflow_datasets.core.download import checksums
 
 from mnist_derived import idx
 from mnist_derived import sources
@@ -96,3 +103,55 @@ def test_load_splits_rejects_bad_labels(tmp_path):
 def test_unknown_source_config():
   with pytest.raises(ValueError, match="Unknown source 'emnist'"):
     sources.SourceConfig(name="x", source="emnist")
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+  """Serves a folder over HTTP on localhost; yields (folder, base url)."""
+  folder = tmp_path / "served"
+  folder.mkdir()
+  handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                              directory=str(folder))
+  handler.log_message = lambda *args: None
+  server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+  thread = threading.Thread(target=server.serve_forever, daemon=True)
+  thread.start()
+  yield folder, f"http://127.0.0.1:{server.server_port}/"
+  server.shutdown()
+
+
+def _mirror(tmp_path, http_folder, monkeypatch, served_source):
+  """A DownloadManager for an mnist mirror on localhost serving another
+  source's dummy files, with mnist's dummy files' checksums registered."""
+  folder, url = http_folder
+  url_infos = {}
+  for name in sources.ALL_FILES:
+    shutil.copy(DUMMY_DATA / served_source / name, folder / name)
+    expected = (DUMMY_DATA / "mnist" / name).read_bytes()
+    url_infos[url + name] = checksums.UrlInfo(
+        size=len(expected), checksum=hashlib.sha256(expected).hexdigest(),
+        filename=name)
+  monkeypatch.setitem(sources.SOURCES, "mnist", dataclasses.replace(
+      sources.SOURCES["mnist"], url=url))
+  return tfds.download.DownloadManager(download_dir=tmp_path / "downloads",
+                                       url_infos=url_infos)
+
+
+def test_checksum_mismatch_is_refused_with_what_to_do(tmp_path, http_folder,
+                                                       monkeypatch):
+  # The mirror serves kmnist's bytes where mnist's are registered.
+  dl = _mirror(tmp_path, http_folder, monkeypatch, served_source="kmnist")
+  with pytest.raises(sources.DownloadFailedError,
+                     match="does not match its checksum in checksums.tsv, so"
+                     " it was refused") as error:
+    sources.source_paths(dl, "mnist")
+  assert "put them in <manual_dir>/mnist/ and pass --manual_dir" in str(
+      error.value)
+
+
+def test_matching_checksums_download(tmp_path, http_folder, monkeypatch):
+  # The same server and registry, with the right bytes: the check is real.
+  dl = _mirror(tmp_path, http_folder, monkeypatch, served_source="mnist")
+  paths = sources.source_paths(dl, "mnist")
+  for name in sources.ALL_FILES:
+    assert paths[name].read_bytes() == (DUMMY_DATA / "mnist" / name).read_bytes()

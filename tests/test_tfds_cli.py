@@ -1,16 +1,16 @@
 """The real `tfds build` command on dummy data, loaded back in a new process."""
 
+import concurrent.futures
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from mnist_derived import idx
-
+from tests import hostile_inputs
 from tests.builder_testing import dummy_split_sizes
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
@@ -57,21 +57,85 @@ def test_tfds_build_then_load_in_fresh_process(tmp_path, target):
   assert _load_counts(name, tmp_path) == dummy_split_sizes()
 
 
-def test_bad_input_fails_the_build_and_writes_no_dataset(tmp_path):
+# Every defect of the hostile corpus, in one file of an otherwise good copy.
+# name -> (file to break, how, the message after the file's path)
+CLI_DEFECTS = {
+    **{f"images {name}": ("train-images-idx3-ubyte.gz", make, message)
+       for name, (make, message) in hostile_inputs.IMAGE_FILE_DEFECTS.items()},
+    "labels above 9": ("t10k-labels-idx1-ubyte.gz",
+                       hostile_inputs.labels_out_of_range,
+                       r"\d+ labels out of range \[0, 10\), first at index 0"
+                       " with value 12"),
+    "count mismatch": ("t10k-labels-idx1-ubyte.gz",
+                       hostile_inputs.labels_one_short,
+                       r"holds \d+ labels but .*t10k-images-idx3-ubyte.gz"
+                       r" holds \d+ images"),
+}
+
+
+def _without_file_read_override():
+  """Command prefix under which root, like any user, obeys file modes."""
+  if os.geteuid() != 0:
+    return []
+  setpriv = shutil.which("setpriv")
+  if setpriv is None:
+    pytest.skip("running as root without setpriv: mode 000 can't deny a read")
+  return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+
+def _build_broken_copy(tmp_path, case):
+  file_name, make, _ = CLI_DEFECTS[case]
   manual = tmp_path / "manual"
   shutil.copytree(DUMMY_DATA / "mnist", manual)
-  labels = manual / "t10k-labels-idx1-ubyte.gz"
-  count = len(idx.read_labels(labels, 10))
-  idx.write_gz(labels, np.full(count, 12, np.uint8))
+  make(manual / file_name)
+  prefix = _without_file_read_override() if case == "images unreadable" else []
+  proc = subprocess.run(
+      [*prefix, TFDS, "build", "--imports", "mnist_derived", "mnist_fg/mnist",
+       "--manual_dir", str(manual), "--data_dir", str(tmp_path / "data")],
+      capture_output=True, text=True, cwd=tmp_path)
+  return manual / file_name, proc
+
+
+@pytest.fixture(scope="module")
+def broken_builds(tmp_path_factory):
+  """Runs `tfds build` on every broken copy, a few at a time: case -> result."""
+  def run(case):
+    return _build_broken_copy(tmp_path_factory.mktemp("broken"), case)
+  with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+    return dict(zip(CLI_DEFECTS, pool.map(run, CLI_DEFECTS)))
+
+
+@pytest.mark.parametrize("case", sorted(CLI_DEFECTS))
+def test_bad_input_gives_one_clear_message_and_no_dataset(broken_builds, case):
+  path, proc = broken_builds[case]
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  # The last line is the whole message: no traceback from TFDS, gzip or numpy.
+  assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+  last_line = proc.stderr.strip().splitlines()[-1]
+  assert re.fullmatch(f"error: {re.escape(str(path))}: .*", last_line)
+  assert re.search(CLI_DEFECTS[case][2], last_line), last_line
+  data = path.parent.parent / "data"
+  assert not list(data.glob("mnist_fg/mnist/*/dataset_info.json"))
+
+
+def test_no_dataset_is_loadable_after_a_failed_build(broken_builds):
+  path, _ = broken_builds["labels above 9"]
+  check = subprocess.run(
+      [sys.executable, "-c", "import mnist_derived, tensorflow_datasets as t;"
+       f"t.load('mnist_fg/mnist', data_dir={str(path.parent.parent / 'data')!r},"
+       " download=False)"], capture_output=True, text=True)
+  assert check.returncode != 0
+  assert "download_and_prepare" in check.stderr.splitlines()[-1]
+
+
+def test_traceback_on_request(tmp_path):
+  manual = tmp_path / "manual"
+  shutil.copytree(DUMMY_DATA / "mnist", manual)
+  hostile_inputs.labels_out_of_range(manual / "t10k-labels-idx1-ubyte.gz")
   proc = subprocess.run(
       [TFDS, "build", "--imports", "mnist_derived", "mnist_fg/mnist",
        "--manual_dir", str(manual), "--data_dir", str(tmp_path / "data")],
-      capture_output=True, text=True, cwd=tmp_path)
-  assert proc.returncode != 0
-  assert f"{labels}: {count} labels out of range [0, 10)" in proc.stderr
-  assert not list((tmp_path / "data").glob("mnist_fg/mnist/*/dataset_info.json"))
-  check = subprocess.run(
-      [sys.executable, "-c", "import mnist_derived, tensorflow_datasets as t;"
-       f"t.load('mnist_fg/mnist', data_dir={str(tmp_path / 'data')!r},"
-       " download=False)"], capture_output=True, text=True)
-  assert check.returncode != 0
+      capture_output=True, text=True, cwd=tmp_path,
+      env={**os.environ, "MNIST_DERIVED_TRACEBACK": "1"})
+  assert proc.returncode == 1
+  assert "Traceback" in proc.stderr and "IdxFormatError" in proc.stderr

@@ -29,6 +29,10 @@ def _train_parser(parser):
   parser.add_argument("--learning-rate", type=float,
                       help="peak learning rate (default: the task's)")
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--input", choices=["tfds", "data_source"],
+                      default="tfds",
+                      help="tfds: tfds.load (default); data_source: random"
+                      " access to a build made with --file_format array_record")
   parser.add_argument("--results", help="also write the metrics JSON here")
   parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -46,7 +50,8 @@ def _run_train(args, command):
       args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
       batch_size=args.batch_size, seed=args.seed, limit=args.limit,
       learning_rate=args.learning_rate, results=args.results,
-      verbose=2 if args.quiet else 1, command=command, dataset=args.dataset)
+      verbose=2 if args.quiet else 1, command=command, dataset=args.dataset,
+      input_pipeline=args.input)
   print(json.dumps(report, indent=2, sort_keys=True))
 
 

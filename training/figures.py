@@ -40,33 +40,34 @@ def learning_curves(log_csv, path, title=""):
   plt.close(fig)
 
 
-def prediction_grid(task_name, model, examples, path, count=8):
-  """Draws `count` examples with truth and prediction overlaid."""
-  batch = next(iter(examples.batch(count)))
-  images = batch["image"].numpy()[..., 0]
+def prediction_grid(task_name, model, batch, path):
+  """Draws a batch of examples with truth and prediction overlaid."""
+  images = np.asarray(batch["image"])[..., 0]
   preds = model.predict_on_batch(batch["image"])
   if task_name == "mosaic":
-    _mosaic_grid(images, batch["mask"].numpy()[..., 0],
+    _mosaic_grid(images, np.asarray(batch["mask"])[..., 0],
                  np.argmax(preds, axis=-1), path)
     return
-  fig, axes = plt.subplots(1, count, figsize=(1.6 * count, 2.0))
+  count = len(images)
+  fig, axes = plt.subplots(1, count, figsize=(1.6 * count, 2.0), squeeze=False)
+  axes = axes[0]
   for i, ax in enumerate(axes):
     ax.imshow(images[i], cmap="gray")
     if task_name == "fg":
-      true = batch["mask"].numpy()[i, ..., 0] > 0
+      true = np.asarray(batch["mask"])[i, ..., 0] > 0
       pred = preds[i, ..., 0] > 0.5
       ax.imshow(_error_overlay(true, pred))
       score = metrics.foreground_scores(pred[None], true[None])
       ax.set_title(f"J={score['mean_image_jaccard']:.3f}", fontsize=7)
     else:
-      true = batch["circle"].numpy()[i]
+      true = np.asarray(batch["circle"])[i]
       pred = metrics.circles_from_normalized(preds["circle"][i:i + 1])[0]
       for (cx, cy, r), colour, style in [(true, "lime", "-"),
                                          (pred, "red", "--")]:
         ax.add_patch(plt.Circle((cx, cy), r, fill=False, color=colour,
                                 linestyle=style, linewidth=1.0))
       label = int(np.argmax(preds["label"][i]))
-      ax.set_title(f"{label} (true {batch['label'].numpy()[i]})", fontsize=7)
+      ax.set_title(f"{label} (true {np.asarray(batch['label'])[i]})", fontsize=7)
       ax.set_xlim(-8, 35)
       ax.set_ylim(35, -8)
     ax.axis("off")

@@ -15,6 +15,7 @@ from training.tasks import TASKS
 MODEL_FILE = "model.keras"
 LOG_FILE = "log.csv"
 METRICS_FILE = "metrics.json"
+PREDICTION_FIGURE_EXAMPLES = 8
 EVAL_BATCH = 256
 
 
@@ -67,8 +68,11 @@ def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
 
 def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
           limit=None, learning_rate=None, results=None, verbose=1,
-          command=None, dataset=None):
+          command=None, dataset=None, input_pipeline="tfds"):
   """Trains, saves and scores one task's model; returns its test metrics.
+
+  input_pipeline: "tfds" (tfds.load, tf.data) or "data_source"
+  (tfds.data_source of an array_record build, read by index).
 
   Re-running the same command after an interruption resumes from the last
   finished epoch (Keras BackupAndRestore in `out/backup`).
@@ -81,12 +85,13 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   out.mkdir(parents=True, exist_ok=True)
   keras.utils.set_random_seed(seed)
 
-  train_ds = data.training_pipeline(task, dataset, data.TRAIN_SPLIT,
-                                    batch_size, data_dir, limit,
-                                    shuffle_seed=seed)
+  pipeline = {"tfds": data.training_pipeline,
+              "data_source": data.data_source_pipeline}[input_pipeline]
+  train_ds = pipeline(task, dataset, data.TRAIN_SPLIT, batch_size, data_dir,
+                      limit, shuffle_seed=seed)
   val_limit = max(1, limit // 9) if limit else None
-  val_ds = data.training_pipeline(task, dataset, data.VALIDATION_SPLIT,
-                                  batch_size, data_dir, val_limit)
+  val_ds = pipeline(task, dataset, data.VALIDATION_SPLIT, batch_size, data_dir,
+                    val_limit)
   train_examples = data.num_examples(dataset, data.TRAIN_SPLIT, data_dir,
                                      limit)
   steps = -(-train_examples // batch_size)
@@ -116,6 +121,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "batch_size": batch_size,
       "seed": seed,
       "dataset": dataset,
+      "input_pipeline": input_pipeline,
       "train_examples": train_examples,
       "parameters": int(best.count_params()),
       "command": command,
@@ -144,6 +150,9 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(scores, out / f"evaluation-{split}.json")
-    figures.prediction_grid(task_name, model, data.load_examples(
-        dataset, split, data_dir, limit=16), out / f"predictions-{split}.png")
+    first_examples = next(iter(data.scoring_pipeline(
+        dataset, split, PREDICTION_FIGURE_EXAMPLES, data_dir,
+        limit=PREDICTION_FIGURE_EXAMPLES)))
+    figures.prediction_grid(task_name, model, first_examples,
+                            out / f"predictions-{split}.png")
   return scores

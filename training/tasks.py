@@ -36,7 +36,7 @@ def _collect(model, examples, keys):
   for batch in examples:
     preds.append(model.predict_on_batch(batch["image"]))
     for k in keys:
-      truths[k].append(batch[k].numpy())
+      truths[k].append(np.asarray(batch[k]))
   if isinstance(preds[0], dict):
     preds = {k: np.concatenate([p[k] for p in preds]) for k in preds[0]}
   else:
@@ -62,7 +62,7 @@ def _score_mosaic(model, examples):
   reference, seen = [], 0
   for batch in examples:
     pred = np.argmax(model.predict_on_batch(batch["image"]), axis=-1)
-    true = batch["mask"].numpy()[..., 0]
+    true = np.asarray(batch["mask"])[..., 0]
     confusion.add(pred, true)
     take = max(0, min(len(pred), REFERENCE_MOSAICS - seen))
     if take:

@@ -10,8 +10,11 @@ def tight_boxes(masks):
   indices, so the box of a single pixel at (i, j) is (i, j, i, j). An empty
   mask gets (0, 0, -1, -1): a box of no pixels.
   """
-  masks = np.asarray(masks) != 0
-  rows, cols = masks.any(axis=2), masks.any(axis=1)
+  masks = (np.asarray(masks) != 0).view(np.uint8)
+  # Pixel counts per row and column: einsum's summing loop is several times
+  # faster than numpy's reduction over a short last axis.
+  rows = np.einsum("nhw->nh", masks, dtype=np.int64) > 0
+  cols = np.einsum("nhw->nw", masks, dtype=np.int64) > 0
   h, w = masks.shape[1:]
   boxes = np.stack([
       np.argmax(rows, axis=1),

@@ -22,82 +22,89 @@ def support_points(masks):
     masks: array (N, H, W), nonzero = foreground.
 
   Returns:
-    points: float64 (N, 2H, 2) of (x, y); rows without foreground repeat the
-      image's first point, so they never change a maximum distance.
+    xs, ys: float64 (N, 2H) pixel coordinates; rows without foreground repeat
+      the image's first point, so they never change a maximum distance.
     has_points: bool (N,), False for empty masks.
   """
-  masks = np.asarray(masks) != 0
-  n, h, w = masks.shape
-  row_has = masks.any(axis=2)
-  left = np.argmax(masks, axis=2)
-  right = w - 1 - np.argmax(masks[:, :, ::-1], axis=2)
-  rows = np.broadcast_to(np.arange(h), (n, h))
-  xs = np.concatenate([left, right], axis=1).astype(np.float64)
-  ys = np.concatenate([rows, rows], axis=1).astype(np.float64)
-  valid = np.concatenate([row_has, row_has], axis=1)
-  has_points = valid.any(axis=1)
-  first = np.argmax(valid, axis=1)[:, None]
-  xs = np.where(valid, xs, np.take_along_axis(xs, first, axis=1))
-  ys = np.where(valid, ys, np.take_along_axis(ys, first, axis=1))
-  return np.stack([xs, ys], axis=-1), has_points
+  masks = np.asarray(masks)
+  foreground = masks if masks.dtype == bool else masks != 0
+  n, h, w = foreground.shape
+  # Column j + 1 of the first / last foreground pixel, 0 for an empty row.
+  # One pass per column over all rows at once: numpy reduces a short last
+  # axis row by row, several times slower.
+  first = np.zeros((n, h), np.int32)
+  last = np.zeros((n, h), np.int32)
+  for j in range(w):
+    np.copyto(last, j + 1, where=foreground[:, :, j])
+  for j in reversed(range(w)):
+    np.copyto(first, j + 1, where=foreground[:, :, j])
+  xs = np.concatenate([first, last], axis=1).astype(np.float64) - 1
+  ys = np.tile(np.arange(h, dtype=np.float64), (n, 2))
+  valid = np.concatenate([last, last], axis=1) > 0
+  has_points = valid[:, :h].any(axis=1)
+  first_point = np.argmax(valid, axis=1)[:, None]
+  xs = np.where(valid, xs, np.take_along_axis(xs, first_point, axis=1))
+  ys = np.where(valid, ys, np.take_along_axis(ys, first_point, axis=1))
+  return xs, ys, has_points
 
 
-def _circle_from_2(a, b):
-  center = (a + b) / 2
-  return center, np.sum((a - center) ** 2, axis=-1)
+def _circle_from_2(ax, ay, bx, by):
+  """Circles with segment ab as diameter: (cx, cy, r^2)."""
+  cx, cy = (ax + bx) / 2, (ay + by) / 2
+  return cx, cy, (ax - cx) ** 2 + (ay - cy) ** 2
 
 
-def _circle_from_3(a, b, c):
-  """Circumcircles of triangles; r^2 = inf where the points are collinear."""
-  b, c = b - a, c - a
-  det = 2 * (b[..., 0] * c[..., 1] - b[..., 1] * c[..., 0])
-  bb, cc = np.sum(b * b, axis=-1), np.sum(c * c, axis=-1)
-  with np.errstate(divide="ignore", invalid="ignore"):
-    ux = (c[..., 1] * bb - b[..., 1] * cc) / det
-    uy = (b[..., 0] * cc - c[..., 0] * bb) / det
-  offset = np.stack([ux, uy], axis=-1)
-  r2 = np.where(det == 0, np.inf, np.sum(offset**2, axis=-1))
-  return a + np.where(det[..., None] == 0, 0, offset), r2
+def _circle_from_3(ax, ay, bx, by, cx, cy):
+  """Circumcircles of triangles abc; r^2 = inf where they are collinear."""
+  bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
+  det = 2 * (bx * cy - by * cx)
+  bb, cc = bx * bx + by * by, cx * cx + cy * cy
+  collinear = det == 0
+  det = np.where(collinear, 1, det)
+  ux = np.where(collinear, 0, (cy * bb - by * cc) / det)
+  uy = np.where(collinear, 0, (bx * cc - cx * bb) / det)
+  r2 = np.where(collinear, np.inf, ux * ux + uy * uy)
+  return ax + ux, ay + uy, r2
 
 
-def _enclose_with(support, num_support, p):
+# Support points joined with the new point: the minimal circle of support +
+# {p} has p on its boundary and at most two support points beside it.
+_SUPPORT_SUBSETS = ((0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
+
+
+def _enclose_with(sx, sy, num_support, px, py):
   """Smallest circle through p enclosing the support points (p outside them).
 
-  Tries every circle through p and one or two support points and keeps the
-  smallest that covers all of them: the minimal circle of support + {p} has p
-  on its boundary and at most two support points beside it.
+  sx, sy: (n, 3) support coordinates, the first num_support of each valid.
+  Returns center x, y, r^2, the new support (n, 3) x and y, and its size.
   """
-  n = len(p)
-  pairs = [(i,) for i in range(3)] + [(0, 1), (0, 2), (1, 2)]
-  best_r2 = np.full(n, np.inf)
-  best_center = np.zeros((n, 2))
-  best_support = support.copy()
+  n = len(px)
+  best = [np.zeros(n), np.zeros(n), np.full(n, np.inf)]
+  best_sx, best_sy = sx.copy(), sy.copy()
   best_count = np.ones(n, dtype=np.int64)
-  points = np.concatenate([support, p[:, None]], axis=1)
-  point_valid = np.concatenate(
-      [np.arange(3)[None] < num_support[:, None], np.ones((n, 1), bool)], axis=1
-  )
-  for combo in pairs:
-    usable = np.all([idx < num_support for idx in combo], axis=0)
-    if len(combo) == 1:
-      center, r2 = _circle_from_2(p, support[:, combo[0]])
+  valid = [num_support > i for i in range(3)]
+  for subset in _SUPPORT_SUBSETS:
+    if len(subset) == 1:
+      (i,) = subset
+      cx, cy, r2 = _circle_from_2(px, py, sx[:, i], sy[:, i])
     else:
-      center, r2 = _circle_from_3(
-          p, support[:, combo[0]], support[:, combo[1]])
-    d2 = np.sum((points - center[:, None]) ** 2, axis=-1)
-    covers = np.all((d2 <= r2[:, None] + _COVER_TOL) | ~point_valid, axis=1)
-    better = usable & covers & (r2 < best_r2)
-    best_r2 = np.where(better, r2, best_r2)
-    best_center[better] = center[better]
-    new_support = np.stack(
-        [p] + [support[:, i] for i in combo] + [p] * (2 - len(combo)), axis=1
-    )
-    best_support[better] = new_support[better]
-    best_count[better] = len(combo) + 1
-  return best_center, best_r2, best_support, best_count
+      i, j = subset
+      cx, cy, r2 = _circle_from_3(px, py, sx[:, i], sy[:, i], sx[:, j], sy[:, j])
+    better = valid[max(subset)] & (r2 < best[2])
+    for k in range(3):  # p lies on the circle by construction
+      d2 = (sx[:, k] - cx) ** 2 + (sy[:, k] - cy) ** 2
+      better &= (d2 <= r2 + _COVER_TOL) | ~valid[k]
+    for value, kept in zip((cx, cy, r2), best):
+      np.copyto(kept, value, where=better)
+    new_columns = [0] + [c + 1 for c in subset] + [0] * (2 - len(subset))
+    with_p = lambda s, p: np.stack([p, s[:, 0], s[:, 1], s[:, 2]], axis=1)
+    np.copyto(best_sx, with_p(sx, px)[:, new_columns], where=better[:, None])
+    np.copyto(best_sy, with_p(sy, py)[:, new_columns], where=better[:, None])
+    best_count[better] = len(subset) + 1
+  return (*best, best_sx, best_sy, best_count)
 
 
-def enclosing_circles_of_points(points, has_points):
+def enclosing_circles_of_points(xs, ys, has_points):
   """Exact minimal enclosing circles of padded point sets, (N, 3) float64.
 
   An Elzinga-Hearn style iteration, in lockstep over all sets: keep the
@@ -105,26 +112,27 @@ def enclosing_circles_of_points(points, has_points):
   lies outside, and replace the support by that of the new minimal circle. The
   radius grows strictly each step, so the loop ends at the minimal circle.
   Sets without points get (nan, nan, nan).
+
+  Args:
+    xs, ys: float64 (N, M) point coordinates, M >= 1 per set.
+    has_points: bool (N,), False where the set is empty (its points ignored).
   """
-  n = len(points)
-  center = points[:, 0].copy()
-  r2 = np.zeros(n)
-  support = np.repeat(points[:, :1], 3, axis=1)
+  n = len(xs)
+  cx, cy, r2 = xs[:, 0].copy(), ys[:, 0].copy(), np.zeros(n)
+  sx, sy = np.repeat(xs[:, :1], 3, axis=1), np.repeat(ys[:, :1], 3, axis=1)
   num_support = np.ones(n, dtype=np.int64)
-  active = has_points.copy()
-  while active.any():
-    idx = np.flatnonzero(active)
-    d2 = np.sum((points[idx] - center[idx, None]) ** 2, axis=-1)
+  idx = np.flatnonzero(has_points)
+  while len(idx):
+    d2 = (xs[idx] - cx[idx, None]) ** 2 + (ys[idx] - cy[idx, None]) ** 2
     far = np.argmax(d2, axis=1)
     outside = d2[np.arange(len(idx)), far] > r2[idx] + _COVER_TOL
-    active[idx[~outside]] = False
     idx, far = idx[outside], far[outside]
     if not len(idx):
       break
-    p = points[idx, far]
-    c, new_r2, s, k = _enclose_with(support[idx], num_support[idx], p)
-    center[idx], r2[idx], support[idx], num_support[idx] = c, new_r2, s, k
-  circles = np.concatenate([center, np.sqrt(r2)[:, None]], axis=1)
+    (cx[idx], cy[idx], r2[idx], sx[idx], sy[idx],
+     num_support[idx]) = _enclose_with(
+         sx[idx], sy[idx], num_support[idx], xs[idx, far], ys[idx, far])
+  circles = np.stack([cx, cy, np.sqrt(r2)], axis=1)
   circles[~has_points] = np.nan
   return circles
 
@@ -137,8 +145,7 @@ def min_enclosing_circles(masks):
   (nan, nan, nan) for an empty mask. ``disc_masks`` of the result covers the
   whole mask.
   """
-  points, has_points = support_points(masks)
-  return enclosing_circles_of_points(points, has_points)
+  return enclosing_circles_of_points(*support_points(masks))
 
 
 def disc_subpixels(circles, height, width, supersample=1, tolerance=0.0):

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow_datasets as tfds
 
+from mnist_derived import encoding
 from mnist_derived import geometry
 from mnist_derived import sources
 
@@ -37,19 +38,19 @@ class Builder(sources.SourceBuilder):
         homepage=source.homepage,
     )
 
-  def _generate_examples(self, split, images, labels):
-    del split  # every split is derived the same way
-    masks = geometry.foreground_masks(images)
+  @classmethod
+  def examples_of_chunk(cls, config, split, images, labels, start, stop):
+    del config, split  # every source and split is derived the same way
+    masks = geometry.foreground_masks(images[start:stop])
     circles = geometry.min_enclosing_circles(masks).astype(np.float32)
     normalized = geometry.normalize_circles(circles, HEIGHT, WIDTH)
     boxes = geometry.normalized_boxes(
         geometry.tight_boxes(masks), HEIGHT, WIDTH)
-    for i in range(len(images)):
-      yield i, {
-          "image": images[i, :, :, None],
-          "label": labels[i],
-          "circle": circles[i],
-          "circle_normalized": normalized[i],
-          "bbox": tfds.features.BBox(*boxes[i]),
-          "index": i,
-      }
+    return [(i, {
+        "image": encoding.png_bytes(images[i]),
+        "label": labels[i],
+        "circle": circles[i - start],
+        "circle_normalized": normalized[i - start],
+        "bbox": tfds.features.BBox(*boxes[i - start]),
+        "index": i,
+    }) for i in range(start, stop)]

@@ -7,13 +7,12 @@ import zlib
 import numpy as np
 import tensorflow_datasets as tfds
 
+from mnist_derived import encoding
 from mnist_derived import geometry
 from mnist_derived import sources
 
 CELL_HEIGHT, CELL_WIDTH = sources.IMAGE_SHAPE[:2]
 BACKGROUND_NAME = "background"
-# Mosaics composed per vectorised step; bounds memory whatever the count.
-_CHUNK = 1024
 
 
 @dataclasses.dataclass(eq=False)
@@ -144,28 +143,31 @@ class Builder(sources.SourceBuilder):
         homepage=source.homepage,
     )
 
-  def _generate_examples(self, split, images, labels):
-    config = self.builder_config
-    # Masks of every source once; memory follows the source, not the count.
-    class_masks = geometry.foreground_masks(images) * (labels + 1)[:, None, None]
-    cell_boxes = geometry.tight_boxes(class_masks)
-    total = config.num_mosaics[split]
-    for start in range(0, total, _CHUNK):
-      stop = min(start + _CHUNK, total)
-      indices = draw_source_indices(
-          len(images), config.cells, config.seed, split, start, stop)
-      mosaics = tile(images[indices], config.grid_rows, config.grid_cols)
-      masks = tile(class_masks[indices], config.grid_rows, config.grid_cols)
-      boxes = object_boxes(cell_boxes[indices], config.grid_rows,
-                           config.grid_cols)
-      for j in range(stop - start):
-        yield start + j, {
-            "image": mosaics[j, :, :, None],
-            "mask": masks[j, :, :, None],
-            "labels": labels[indices[j]],
-            "indices": indices[j],
-            "objects": {
-                "bbox": boxes[j],
-                "label": labels[indices[j]],
-            },
-        }
+  @classmethod
+  def num_examples(cls, config, split, num_sources):
+    del num_sources  # mosaics reuse sources as often as the count needs
+    return config.num_mosaics[split]
+
+  @classmethod
+  def examples_of_chunk(cls, config, split, images, labels, start, stop):
+    indices = draw_source_indices(
+        len(images), config.cells, config.seed, split, start, stop)
+    cells = images[indices]
+    cell_labels = labels[indices]
+    # Each cell's TSS mask, valued with its class: background 0, digit d + 1.
+    # Made from the chunk's own cells, so a chunk needs nothing but its split.
+    flat_cells = cells.reshape(-1, CELL_HEIGHT, CELL_WIDTH)
+    class_masks = geometry.foreground_masks(flat_cells) * (
+        cell_labels.reshape(-1, 1, 1) + 1)
+    cell_boxes = geometry.tight_boxes(class_masks).reshape(indices.shape + (4,))
+    class_masks = class_masks.reshape(cells.shape)
+    mosaics = tile(cells, config.grid_rows, config.grid_cols)
+    masks = tile(class_masks, config.grid_rows, config.grid_cols)
+    boxes = object_boxes(cell_boxes, config.grid_rows, config.grid_cols)
+    return [(start + j, {
+        "image": encoding.png_bytes(mosaics[j]),
+        "mask": encoding.png_bytes(masks[j]),
+        "labels": cell_labels[j],
+        "indices": indices[j],
+        "objects": {"bbox": boxes[j], "label": cell_labels[j]},
+    }) for j in range(stop - start)]

@@ -1,0 +1,112 @@
+"""Dataset fingerprints: what changes them, and what must not."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mnist_derived import fingerprint
+from tests.conftest import DUMMY_DATA
+from tests.conftest import REPO
+
+BEAM_2_WORKERS = ("runner=DirectRunner,direct_num_workers=2,"
+                  "direct_running_mode=multi_processing")
+
+BUILD = """
+import sys
+import apache_beam as beam
+import tensorflow_datasets as tfds
+import tests.builder_testing  # registers mnist_mosaic_tiny
+name, data_dir, manual_dir, file_format, num_shards, beam_flags = sys.argv[1:]
+builder = tfds.builder(name, data_dir=data_dir, file_format=file_format)
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+    manual_dir=manual_dir, num_shards=int(num_shards) or None,
+    beam_options=beam.options.pipeline_options.PipelineOptions(
+        flags=[f"--{f}" for f in beam_flags.split(",")]) if beam_flags else None))
+"""
+
+
+def _build(name, data_dir, file_format="tfrecord", num_shards=0, beam=""):
+  """Builds in a new process, as `tfds build` would; returns the version dir."""
+  subprocess.run(
+      [sys.executable, "-c", BUILD, name, str(data_dir), str(DUMMY_DATA),
+       file_format, str(num_shards), beam],
+      capture_output=True, text=True, cwd=REPO, check=True)
+  return fingerprint.dataset_fingerprints(name, data_dir)
+
+
+def _record_files(data_dir):
+  return sorted(f for _, _, files in os.walk(data_dir) for f in files
+                if "-train." in f)
+
+
+@pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_mosaic_tiny/2x2"])
+def test_shards_file_format_and_beam_keep_the_fingerprint(tmp_path, name):
+  plain = _build(name, tmp_path / "plain")
+  sharded = _build(name, tmp_path / "sharded", "array_record", num_shards=3)
+  on_beam = _build(name, tmp_path / "beam", beam=BEAM_2_WORKERS)
+  assert plain == sharded == on_beam
+  assert set(plain) == {"train", "test"}
+  # The builds really differ in layout.
+  assert len(_record_files(tmp_path / "plain")) == 1
+  assert [f.split(".")[1] for f in _record_files(tmp_path / "sharded")] == [
+      "array_record-00000-of-00003", "array_record-00001-of-00003",
+      "array_record-00002-of-00003"]
+
+
+def test_tfds_build_command_on_beam(tmp_path):
+  # The command line users run, with the options the README gives.
+  tfds_command = shutil.which("tfds", path=os.path.dirname(sys.executable))
+  subprocess.run(
+      [tfds_command, "build", "--imports", "mnist_derived", "mnist_circles/mnist",
+       "--manual_dir", str(DUMMY_DATA), "--data_dir", str(tmp_path / "beam"),
+       f"--beam_pipeline_options={BEAM_2_WORKERS}"],
+      capture_output=True, text=True, cwd=tmp_path, check=True)
+  assert fingerprint.dataset_fingerprints(
+      "mnist_circles/mnist", tmp_path / "beam") == _build(
+          "mnist_circles/mnist", tmp_path / "plain")
+
+
+def test_other_content_changes_the_fingerprint(tmp_path):
+  # A different source (kmnist's dummy files) builds a different dataset.
+  assert _build("mnist_fg/mnist", tmp_path / "a") != _build(
+      "mnist_fg/kmnist", tmp_path / "b")
+
+
+def _example(pixel=0, label=3):
+  image = np.zeros((4, 4, 1), np.uint8)
+  image[1, 2, 0] = pixel
+  return {"image": image, "label": np.int64(label),
+          "objects": {"bbox": np.zeros((2, 4), np.float32)}}
+
+
+def test_example_digest_sees_every_value():
+  base = fingerprint.example_digest(_example())
+  assert fingerprint.example_digest(_example()) == base
+  assert fingerprint.example_digest(_example(pixel=1)) != base
+  assert fingerprint.example_digest(_example(label=4)) != base
+  reshaped = _example()
+  reshaped["image"] = reshaped["image"].reshape(2, 8, 1)
+  assert fingerprint.example_digest(reshaped) != base
+  retyped = _example()
+  retyped["label"] = np.int32(3)
+  assert fingerprint.example_digest(retyped) != base
+
+
+def test_split_fingerprint_depends_on_order():
+  a, b = _example(pixel=1), _example(pixel=2)
+  assert fingerprint.split_fingerprint([a, b]) != fingerprint.split_fingerprint(
+      [b, a])
+
+
+def test_readme_lists_the_published_fingerprints():
+  readme = (REPO / "README.md").read_text()
+  published = fingerprint.published_fingerprints()
+  assert set(published) == {"mnist_fg/mnist/1.0.0", "mnist_circles/mnist/1.0.0",
+                            "mnist_mosaic/2x2/1.0.0"}
+  for key, splits in published.items():
+    for split, value in splits.items():
+      assert f"| `{key}` | {split} | `{value}` |" in readme, (key, split)
