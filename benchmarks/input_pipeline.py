@@ -1,12 +1,15 @@
 """Training step time with the tfds input pipeline vs batches held in memory.
 
     python benchmarks/input_pipeline.py [--tasks fg circles mosaic] [--steps 200]
+        [--array-record-data-dir DIR]
 
 For each task: the task's model, compiled as `train` compiles it, runs
 `--steps` steps of `fit` twice in one process: fed by `training.data`'s
 pipeline (tfds.load, cached after a warm-up pass, shuffled, batched,
 prefetched) and fed by the same examples as numpy arrays. Prints both times
-per step and their ratio (target: tfds within 5% of memory).
+per step and their ratio (target: tfds within 5% of memory). With
+--array-record-data-dir (builds made with `--file_format array_record`), also
+fed by `data.data_source_pipeline`: random access, decoded every step.
 """
 
 import argparse
@@ -25,7 +28,7 @@ def _time_fit(model, feed, steps, **kwargs):
   return (time.perf_counter() - start) / steps
 
 
-def bench(task_name, steps, data_dir=None):
+def bench(task_name, steps, data_dir=None, array_record_data_dir=None):
   task = TASKS[task_name]
   batch = task.batch_size
   split = f"train[:{steps * batch}]"
@@ -45,9 +48,18 @@ def bench(task_name, steps, data_dir=None):
   tfds_step = _time_fit(model, pipeline, steps)
   memory_step = _time_fit(model, inputs, steps, y=targets, batch_size=batch,
                           shuffle=True)
-  print(f"{task_name:8s} batch {batch:3d}: tfds {tfds_step * 1e3:6.1f} ms/step, "
-        f"memory {memory_step * 1e3:6.1f} ms/step, "
-        f"ratio {tfds_step / memory_step:.3f}")
+  line = (f"{task_name:8s} batch {batch:3d}: tfds {tfds_step * 1e3:6.1f} ms/step,"
+          f" memory {memory_step * 1e3:6.1f} ms/step,"
+          f" ratio {tfds_step / memory_step:.3f}")
+  if array_record_data_dir:
+    # Random access, no cache: every step reads and decodes its examples.
+    source = data.data_source_pipeline(task, task.dataset, split, batch,
+                                       array_record_data_dir, shuffle_seed=0)
+    _time_fit(model, source, steps)  # warm-up
+    source_step = _time_fit(model, source, steps)
+    line += (f"; data_source {source_step * 1e3:6.1f} ms/step,"
+             f" ratio {source_step / memory_step:.3f}")
+  print(line)
 
 
 def main():
@@ -55,9 +67,12 @@ def main():
   parser.add_argument("--tasks", nargs="+", default=sorted(TASKS))
   parser.add_argument("--steps", type=int, default=200)
   parser.add_argument("--data-dir")
+  parser.add_argument("--array-record-data-dir",
+                      help="also time tfds.data_source on builds made here"
+                      " with --file_format array_record")
   args = parser.parse_args()
   for task in args.tasks:
-    bench(task, args.steps, args.data_dir)
+    bench(task, args.steps, args.data_dir, args.array_record_data_dir)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,9 @@ class IndexedBatches(keras.utils.PyDataset):
 
   def __init__(self, source, inputs_targets, batch_size, shuffle_seed=None,
                limit=None):
-    super().__init__()
+    # Two threads read and decode batches ahead of the training step (OpenCV
+    # and numpy release the GIL).
+    super().__init__(workers=2, max_queue_size=8)
     self._source = source
     self._inputs_targets = inputs_targets
     self._batch_size = batch_size
