@@ -94,9 +94,8 @@ def _decoded_examples(builder, split):
   return tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False))
 
 
-def dataset_key(name, data_dir=None):
-  """'name/config/version' of a dataset as `tfds.builder` resolves it."""
-  builder = tfds.builder(name, data_dir=data_dir)
+def builder_key(builder):
+  """'name/config/version', as FINGERPRINTS.json names a dataset."""
   return f"{builder.name}/{builder.builder_config.name}/{builder.version}"
 
 
@@ -116,9 +115,10 @@ def main(argv=None):
   published = published_fingerprints()
   mismatches = 0
   for name in args.datasets:
-    key = dataset_key(name, args.data_dir)
+    builder = tfds.builder(name, data_dir=args.data_dir)
+    key = builder_key(builder)
     expected = published.get(key)
-    for split, value in dataset_fingerprints(name, args.data_dir).items():
+    for split, value in builder_fingerprints(builder).items():
       if expected is None:
         verdict = "(none published)"
       elif expected.get(split) == value:

@@ -1,11 +1,15 @@
-"""What builder tests share: dummy data, its counts, a tiny mosaic builder."""
+"""What builder tests share: dummy data, its counts, a tiny mosaic builder,
+and builds in a fresh process."""
 
 import dataclasses
+import subprocess
+import sys
 
 from mnist_derived import MnistMosaic
 from mnist_derived import idx
 from mnist_derived import sources
 from tests.conftest import DUMMY_DATA
+from tests.conftest import REPO
 
 
 def dummy_split_sizes(source=sources.DEFAULT_SOURCE):
@@ -25,3 +29,32 @@ class TinyMosaic(MnistMosaic):
       dataclasses.replace(MnistMosaic.builder_configs["2x2"], num_train=40,
                           num_test=12)
   ]
+
+
+_BUILD = """
+import sys
+import apache_beam as beam
+import tensorflow_datasets as tfds
+import tests.builder_testing  # registers mnist_mosaic_tiny
+name, data_dir, manual_dir, file_format, num_shards, beam_flags = sys.argv[1:]
+builder = tfds.builder(name, data_dir=data_dir, file_format=file_format)
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+    manual_dir=manual_dir, num_shards=int(num_shards) or None,
+    beam_options=beam.options.pipeline_options.PipelineOptions(
+        flags=[f"--{f}" for f in beam_flags.split(",")]) if beam_flags else None))
+print(builder.data_path)
+"""
+
+
+def build_in_new_process(name, data_dir, file_format="tfrecord", num_shards=0,
+                         beam_flags=""):
+  """Builds from dummy data in a new process; returns the version folder.
+
+  beam_flags: comma-separated Beam pipeline options, as `tfds build
+  --beam_pipeline_options` takes them; empty for a plain build.
+  """
+  proc = subprocess.run(
+      [sys.executable, "-c", _BUILD, name, str(data_dir), str(DUMMY_DATA),
+       file_format, str(num_shards), beam_flags],
+      capture_output=True, text=True, cwd=REPO, check=True)
+  return proc.stdout.strip().splitlines()[-1]

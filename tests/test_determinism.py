@@ -7,33 +7,11 @@ the next, so raw file bytes can differ while every feature's bytes agree.
 """
 
 import pathlib
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
 
-from tests.conftest import DUMMY_DATA
-from tests.conftest import REPO
-
-BUILD = """
-import sys
-import tensorflow_datasets as tfds
-import mnist_derived
-import tests.builder_testing  # registers mnist_mosaic_tiny
-name, data_dir, manual_dir = sys.argv[1:]
-builder = tfds.builder(name, data_dir=data_dir)
-builder.download_and_prepare(
-    download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
-print(builder.data_path)
-"""
-
-
-def _build_in_new_process(name, data_dir):
-  proc = subprocess.run(
-      [sys.executable, "-c", BUILD, name, str(data_dir), str(DUMMY_DATA)],
-      capture_output=True, text=True, cwd=REPO, check=True)
-  return proc.stdout.strip().splitlines()[-1]
+from tests.builder_testing import build_in_new_process
 
 
 def _canonical_records(path):
@@ -44,8 +22,8 @@ def _canonical_records(path):
 @pytest.mark.parametrize("name", ["mnist_fg/kmnist", "mnist_circles/mnist",
                                   "mnist_mosaic_tiny/2x2"])
 def test_builds_in_two_processes_write_the_same_examples(name, tmp_path):
-  first = _build_in_new_process(name, tmp_path / "a")
-  second = _build_in_new_process(name, tmp_path / "b")
+  first = build_in_new_process(name, tmp_path / "a")
+  second = build_in_new_process(name, tmp_path / "b")
   records = sorted(p.name for p in pathlib.Path(first).iterdir()
                    if ".tfrecord" in p.name)
   assert records

@@ -9,32 +9,17 @@ import numpy as np
 import pytest
 
 from mnist_derived import fingerprint
+from tests.builder_testing import build_in_new_process
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
 BEAM_2_WORKERS = ("runner=DirectRunner,direct_num_workers=2,"
                   "direct_running_mode=multi_processing")
 
-BUILD = """
-import sys
-import apache_beam as beam
-import tensorflow_datasets as tfds
-import tests.builder_testing  # registers mnist_mosaic_tiny
-name, data_dir, manual_dir, file_format, num_shards, beam_flags = sys.argv[1:]
-builder = tfds.builder(name, data_dir=data_dir, file_format=file_format)
-builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-    manual_dir=manual_dir, num_shards=int(num_shards) or None,
-    beam_options=beam.options.pipeline_options.PipelineOptions(
-        flags=[f"--{f}" for f in beam_flags.split(",")]) if beam_flags else None))
-"""
-
 
 def _build(name, data_dir, file_format="tfrecord", num_shards=0, beam=""):
-  """Builds in a new process, as `tfds build` would; returns the version dir."""
-  subprocess.run(
-      [sys.executable, "-c", BUILD, name, str(data_dir), str(DUMMY_DATA),
-       file_format, str(num_shards), beam],
-      capture_output=True, text=True, cwd=REPO, check=True)
+  """Builds in a new process, as `tfds build` would; returns fingerprints."""
+  build_in_new_process(name, data_dir, file_format, num_shards, beam)
   return fingerprint.dataset_fingerprints(name, data_dir)
 
 

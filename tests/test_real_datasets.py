@@ -96,6 +96,6 @@ def test_mnist_mosaic_in_full(real_mnist, split):
 @pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_circles/mnist",
                                   "mnist_mosaic/2x2"])
 def test_full_builds_match_the_published_fingerprints(name):
-  key = fingerprint.dataset_key(name, DATA_DIR)
-  assert fingerprint.dataset_fingerprints(name, DATA_DIR) == (
-      fingerprint.published_fingerprints()[key])
+  builder = tfds.builder(name, data_dir=DATA_DIR)
+  assert fingerprint.builder_fingerprints(builder) == (
+      fingerprint.published_fingerprints()[fingerprint.builder_key(builder)])
