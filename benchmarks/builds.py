@@ -39,10 +39,10 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.core import example_serializer
 from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
-from mnist_derived import encoding
-from mnist_derived import generation
+from mnist_derived.core import encoding
+from mnist_derived.core import generation
 from mnist_derived import geometry
-from mnist_derived import sources
+from mnist_derived.core import sources
 
 DERIVED = ("mnist_fg/mnist", "mnist_circles/mnist", "mnist_mosaic/2x2")
 

@@ -24,8 +24,8 @@ import numpy as np
 from skimage.filters import threshold_otsu
 
 from mnist_derived import geometry
-from mnist_derived import idx
-from mnist_derived import sources
+from mnist_derived.core import idx
+from mnist_derived.core import sources
 
 
 def best_time(fn, repeats):

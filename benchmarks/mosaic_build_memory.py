@@ -35,7 +35,7 @@ dl_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
 if mode == "build":
   builder.download_and_prepare(download_config=dl_config)
 else:  # the generator alone
-  from mnist_derived import sources
+  from mnist_derived.core import sources
   dl = tfds.download.DownloadManager(download_dir=data_dir, manual_dir=manual_dir,
                                      manual_dir_instructions="-")
   for split, (images, labels) in sources.load_splits(dl, config.source).items():

@@ -11,8 +11,8 @@ import pathlib
 import cv2
 import numpy as np
 
-from mnist_derived import idx
-from mnist_derived import sources
+from mnist_derived.core import idx
+from mnist_derived.core import sources
 
 HERE = pathlib.Path(__file__).resolve().parent
 COUNTS = {"train": 24, "test": 10}

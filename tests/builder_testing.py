@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 from mnist_derived import MnistMosaic
-from mnist_derived import idx
-from mnist_derived import sources
+from mnist_derived.core import idx
+from mnist_derived.core import sources
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
@@ -27,7 +27,7 @@ class TinyMosaic(MnistMosaic):
   name = "mnist_mosaic_tiny"
   BUILDER_CONFIGS = [
       dataclasses.replace(MnistMosaic.builder_configs["2x2"], num_train=40,
-                          num_test=12)
+                          num_validation=6, num_test=12)
   ]
 
 

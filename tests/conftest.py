@@ -6,8 +6,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from mnist_derived import idx
-from mnist_derived import sources
+from mnist_derived.core import idx
+from mnist_derived.core import sources
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DUMMY_DATA = REPO / "dummy_data"

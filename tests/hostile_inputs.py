@@ -10,7 +10,7 @@ import struct
 
 import numpy as np
 
-from mnist_derived import idx
+from mnist_derived.core import idx
 
 
 def images_payload(n=2, rows=3, cols=3, extra=0, missing=0):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from mnist_derived import fingerprint
+from mnist_derived.core import fingerprint
 from tests.builder_testing import build_in_new_process
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import numpy as np
 import pytest
 
-from mnist_derived import idx
+from mnist_derived.core import idx
 from tests import hostile_inputs
 
 

@@ -15,7 +15,7 @@ import time
 import tensorflow_datasets as tfds
 
 from mnist_derived import MnistMosaic
-from mnist_derived import fingerprint
+from mnist_derived.core import fingerprint
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training import metrics
+from mnist_derived.evaluation import metrics
 
 
 def test_foreground_scores_by_hand():

@@ -7,7 +7,7 @@ import tensorflow_datasets as tfds
 from mnist_derived import MnistMosaic
 from tests.conftest import DUMMY_DATA
 
-SMALL = {"num_train": 7, "num_test": 3}
+SMALL = {"num_train": 7, "num_validation": 2, "num_test": 3}
 
 
 class MnistMosaicTest(tfds.testing.DatasetBuilderTestCase):
@@ -18,4 +18,5 @@ class MnistMosaicTest(tfds.testing.DatasetBuilderTestCase):
       dataclasses.replace(config, name=f"{config.name}_small", **SMALL)
       for config in MnistMosaic.BUILDER_CONFIGS
   ]
-  SPLITS = {"train": SMALL["num_train"], "test": SMALL["num_test"]}
+  SPLITS = {"train": SMALL["num_train"], "validation": SMALL["num_validation"],
+            "test": SMALL["num_test"]}

@@ -15,7 +15,7 @@ from skimage.filters import threshold_otsu
 import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders)
-from mnist_derived import fingerprint
+from mnist_derived.core import fingerprint
 
 DATA_DIR = os.environ.get("MNIST_DERIVED_DATA_DIR")
 pytestmark = pytest.mark.skipif(

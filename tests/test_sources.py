@@ -11,8 +11,8 @@ import pytest
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core.download import checksums
 
-from mnist_derived import idx
-from mnist_derived import sources
+from mnist_derived.core import idx
+from mnist_derived.core import sources
 from tests.conftest import DUMMY_DATA
 
 

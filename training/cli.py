@@ -8,12 +8,13 @@ import json
 import shlex
 import sys
 
+from mnist_derived.core import cli_support
 from training.tasks import TASKS
 
 
 def _common(parser):
   parser.add_argument("task", choices=sorted(TASKS))
-  parser.add_argument("--data-dir", help="TFDS data dir (default: TFDS's)")
+  cli_support.add_data_dir(parser)
   parser.add_argument("--dataset",
                       help="TFDS name/config to use instead of the task's, "
                       "e.g. mnist_fg/fashion_mnist or mnist_mosaic/3x3")
@@ -35,6 +36,8 @@ def _train_parser(parser):
                       " access to a build made with --file_format array_record")
   parser.add_argument("--results", help="also write the metrics JSON here")
   parser.add_argument("--quiet", action="store_true", help="no progress bars")
+  parser.add_argument("--overwrite", action="store_true",
+                      help="replace a run of other settings in --out")
 
 
 def _evaluate_parser(parser):
@@ -46,21 +49,23 @@ def _evaluate_parser(parser):
 
 def _run_train(args, command):
   from training import runner  # TensorFlow loads only once arguments parse
-  report = runner.train(
-      args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
-      batch_size=args.batch_size, seed=args.seed, limit=args.limit,
-      learning_rate=args.learning_rate, results=args.results,
-      verbose=2 if args.quiet else 1, command=command, dataset=args.dataset,
-      input_pipeline=args.input)
+  with cli_support.one_line_errors():
+    report = runner.train(
+        args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
+        batch_size=args.batch_size, seed=args.seed, limit=args.limit,
+        learning_rate=args.learning_rate, results=args.results,
+        verbose=2 if args.quiet else 1, command=command, dataset=args.dataset,
+        input_pipeline=args.input, overwrite=args.overwrite)
   print(json.dumps(report, indent=2, sort_keys=True))
 
 
 def _run_evaluate(args, command):
   del command
   from training import runner
-  scores = runner.evaluate(args.task, args.model, split=args.split,
-                           data_dir=args.data_dir, limit=args.limit,
-                           out=args.out, dataset=args.dataset)
+  with cli_support.one_line_errors():
+    scores = runner.evaluate(args.task, args.model, split=args.split,
+                             data_dir=args.data_dir, limit=args.limit,
+                             out=args.out, dataset=args.dataset)
   print(json.dumps(scores, indent=2, sort_keys=True))
 
 

@@ -12,11 +12,6 @@ import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders with TFDS)
 
-# The reference held out 10% of train for validation; so do we.
-TRAIN_SPLIT = "train[:90%]"
-VALIDATION_SPLIT = "train[90%:]"
-
-
 def load_examples(dataset, split, data_dir=None, limit=None):
   """A split of `dataset` ("name/config") as a tf.data.Dataset of dicts."""
   ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=False)

@@ -5,10 +5,11 @@ import csv
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on training machines
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from training import metrics  # noqa: E402
+from mnist_derived.evaluation import metrics  # noqa: E402
 
 # One colour per mosaic class: background black, digits from tab10.
 _CLASS_COLOURS = np.concatenate(
@@ -40,13 +41,14 @@ def learning_curves(log_csv, path, title=""):
   plt.close(fig)
 
 
-def prediction_grid(task_name, model, batch, path):
+def prediction_grid(task_name, model, batch, path, info):
   """Draws a batch of examples with truth and prediction overlaid."""
   images = np.asarray(batch["image"])[..., 0]
   preds = model.predict_on_batch(batch["image"])
   if task_name == "mosaic":
     _mosaic_grid(images, np.asarray(batch["mask"])[..., 0],
-                 np.argmax(preds, axis=-1), path)
+                 np.argmax(preds, axis=-1), path,
+                 info.features["mask"].names)
     return
   count = len(images)
   fig, axes = plt.subplots(1, count, figsize=(1.6 * count, 2.0), squeeze=False)
@@ -88,9 +90,17 @@ def _error_overlay(true, pred):
   return rgba
 
 
-def _mosaic_grid(images, true, pred, path):
+def class_legend(fig, names):
+  """A legend of class colours under the figure."""
+  handles = [matplotlib.patches.Patch(color=_CLASS_COLOURS[i], label=name)
+             for i, name in enumerate(names)]
+  fig.legend(handles=handles, loc="lower center", ncol=min(6, len(names)),
+             fontsize=7, frameon=False)
+
+
+def _mosaic_grid(images, true, pred, path, class_names):
   count = min(4, len(images))
-  fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 5.4), squeeze=False)
+  fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 6.2), squeeze=False)
   for i in range(count):
     for row, (picture, name) in enumerate([
         (images[i], "image"), (_CLASS_COLOURS[true[i]], "truth"),
@@ -98,6 +108,7 @@ def _mosaic_grid(images, true, pred, path):
       axes[row][i].imshow(picture, cmap="gray" if row == 0 else None)
       axes[row][i].set_title(name, fontsize=7)
       axes[row][i].axis("off")
-  fig.tight_layout()
+  fig.tight_layout(rect=(0, 0.1, 1, 1))
+  class_legend(fig, class_names)
   fig.savefig(path, dpi=80)
   plt.close(fig)

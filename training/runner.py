@@ -4,17 +4,32 @@ import csv
 import json
 import os
 import pathlib
+import platform
+import shutil
+import subprocess
 import time
 
 import keras
+import numpy as np
 
+import mnist_derived
+from mnist_derived.core import cli_support
+from mnist_derived.core import errors
+from mnist_derived.evaluation import score as score_lib
 from training import data
 from training import figures
 from training.tasks import TASKS
 
 MODEL_FILE = "model.keras"
+BEST_FILE = "best.keras"
 LOG_FILE = "log.csv"
 METRICS_FILE = "metrics.json"
+RUN_FILE = "run.json"
+BACKUP_DIR = "backup"
+CURVES_FILE = "learning_curves.png"
+# Everything `train` writes in a run folder (evaluate adds per-split files).
+RUN_OUTPUTS = (MODEL_FILE, BEST_FILE, LOG_FILE, METRICS_FILE, RUN_FILE,
+               BACKUP_DIR, CURVES_FILE)
 PREDICTION_FIGURE_EXAMPLES = 8
 EVAL_BATCH = 256
 
@@ -28,17 +43,51 @@ def save_model_atomically(model, path):
 
 
 def write_json_atomically(obj, path):
+  cli_support.write_text_atomically(
+      path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_npz_atomically(path, arrays):
   path = pathlib.Path(path)
-  partial = path.with_name(f".{path.name}.partial")
-  partial.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+  partial = path.with_name(f".{path.stem}.partial.npz")
+  np.savez_compressed(partial, **arrays)
   os.replace(partial, path)
+
+
+def provenance():
+  """The code and library versions a result comes from."""
+  repo = pathlib.Path(__file__).resolve().parents[1]
+
+  def git(*args):
+    try:
+      return subprocess.run(["git", *args], cwd=repo, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+      return None
+
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  status = git("status", "--porcelain", "--untracked-files=no")
+  return {
+      "commit": git("rev-parse", "HEAD"),
+      "uncommitted_changes": None if status is None else bool(status),
+      "versions": {
+          "mnist-derived": mnist_derived.__version__,
+          "python": platform.python_version(),
+          "tensorflow": tf.__version__,
+          "keras": keras.__version__,
+          "tensorflow-datasets": tfds.__version__,
+          "numpy": np.__version__,
+      },
+  }
 
 
 class AtomicBestCheckpoint(keras.callbacks.Callback):
   """Keeps the lowest-val_loss model so far in `path`, written atomically.
 
-  On a resumed run the best so far comes from the epochs already in `log_csv`,
-  so a worse epoch after the restart never replaces a better checkpoint.
+  On a resumed run the best so far comes from the epochs already in `log_csv`
+  (the same run: `prepare_run_folder` guarantees it), so a worse epoch after
+  the restart never replaces a better checkpoint.
   """
 
   def __init__(self, path, log_csv):
@@ -58,6 +107,39 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
       save_model_atomically(self.model, self.path)
 
 
+def prepare_run_folder(out, settings, overwrite=False, say=print):
+  """Makes `out` hold exactly the run `settings` describe; True to resume.
+
+  The same settings and an unfinished run (Keras' backup present): resume.
+  Otherwise a folder with a previous run's files starts afresh, saying so,
+  when that run had the same settings or `overwrite` is set, and is refused
+  (InputError) when it had other settings: its files would describe a
+  model they do not hold.
+  """
+  out = pathlib.Path(out)
+  out.mkdir(parents=True, exist_ok=True)
+  run_file = out / RUN_FILE
+  previous = json.loads(run_file.read_text()) if run_file.exists() else None
+  if previous == settings and (out / BACKUP_DIR).exists():
+    say(f"{out}: resuming the unfinished run with the same settings")
+    return True
+  old = [name for name in RUN_OUTPUTS if (out / name).exists()]
+  if old:
+    if previous != settings and not overwrite:
+      changed = sorted(k for k in settings
+                       if (previous or {}).get(k) != settings[k])
+      raise errors.InputError(
+          f"{out} holds another run ({'settings differ in ' + ', '.join(changed) if previous else 'of unknown settings'});"
+          " pass --overwrite to replace it, or choose another --out")
+    for name in old:
+      path = out / name
+      shutil.rmtree(path) if path.is_dir() else path.unlink()
+    say(f"{out}: starting afresh; removed the previous run's"
+        f" {', '.join(old)}")
+  write_json_atomically(settings, run_file)
+  return False
+
+
 def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
   # Cosine decay to 1% over the whole run: large early steps, fine last ones.
   schedule = keras.optimizers.schedules.CosineDecay(
@@ -68,91 +150,135 @@ def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
 
 def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
           limit=None, learning_rate=None, results=None, verbose=1,
-          command=None, dataset=None, input_pipeline="tfds"):
+          command=None, dataset=None, input_pipeline="tfds", overwrite=False):
   """Trains, saves and scores one task's model; returns its test metrics.
 
   input_pipeline: "tfds" (tfds.load, tf.data) or "data_source"
   (tfds.data_source of an array_record build, read by index).
 
   Re-running the same command after an interruption resumes from the last
-  finished epoch (Keras BackupAndRestore in `out/backup`).
+  finished epoch (Keras BackupAndRestore in `out/backup`); see
+  `prepare_run_folder` for a folder holding another run.
   """
   task = TASKS[task_name]
   dataset = dataset or task.dataset
-  epochs = epochs or task.epochs
-  batch_size = batch_size or task.batch_size
+  settings = {
+      "task": task_name, "dataset": dataset,
+      "epochs": epochs or task.epochs,
+      "batch_size": batch_size or task.batch_size,
+      "learning_rate": learning_rate or task.learning_rate,
+      "seed": seed, "limit": limit, "input_pipeline": input_pipeline,
+  }
+  builder = cli_support.built_builder(dataset, data_dir)
   out = pathlib.Path(out)
-  out.mkdir(parents=True, exist_ok=True)
+  prepare_run_folder(out, settings, overwrite,
+                     say=print if verbose else lambda line: None)
   keras.utils.set_random_seed(seed)
 
   pipeline = {"tfds": data.training_pipeline,
               "data_source": data.data_source_pipeline}[input_pipeline]
-  train_ds = pipeline(task, dataset, data.TRAIN_SPLIT, batch_size, data_dir,
+  batch_size = settings["batch_size"]
+  train_ds = pipeline(task, dataset, task.train_split, batch_size, data_dir,
                       limit, shuffle_seed=seed)
   val_limit = max(1, limit // 9) if limit else None
-  val_ds = pipeline(task, dataset, data.VALIDATION_SPLIT, batch_size, data_dir,
-                    val_limit)
-  train_examples = data.num_examples(dataset, data.TRAIN_SPLIT, data_dir,
+  val_ds = pipeline(task, dataset, task.validation_split, batch_size,
+                    data_dir, val_limit)
+  train_examples = data.num_examples(dataset, task.train_split, data_dir,
                                      limit)
   steps = -(-train_examples // batch_size)
-  model = task.get_model(data.dataset_info(dataset, data_dir).features)
-  compile_model(task, model, steps, epochs, learning_rate or task.learning_rate)
+  model = task.get_model(builder.info.features)
+  compile_model(task, model, steps, settings["epochs"],
+                settings["learning_rate"])
   callbacks = [
-      keras.callbacks.BackupAndRestore(str(out / "backup")),
+      keras.callbacks.BackupAndRestore(str(out / BACKUP_DIR)),
       keras.callbacks.CSVLogger(str(out / LOG_FILE), append=True),
-      AtomicBestCheckpoint(out / "best.keras", out / LOG_FILE),
+      AtomicBestCheckpoint(out / BEST_FILE, out / LOG_FILE),
   ]
   start = time.perf_counter()
-  model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+  model.fit(train_ds, validation_data=val_ds, epochs=settings["epochs"],
             callbacks=callbacks, verbose=verbose, shuffle=False)
   train_seconds = time.perf_counter() - start
   # Keep the epoch with the lowest validation loss (normally the last one of
   # a cosine schedule).
-  best = keras.saving.load_model(out / "best.keras", safe_mode=True)
+  best = keras.saving.load_model(out / BEST_FILE, safe_mode=True)
   save_model_atomically(best, out / MODEL_FILE)
 
   scores = evaluate(task_name, out / MODEL_FILE, data_dir=data_dir,
                     limit=limit, out=out, dataset=dataset)
   report = {
-      "task": task_name,
       **{k: v for k, v in scores.items() if not isinstance(v, list)},
+      **settings,
       "train_seconds": round(train_seconds, 1),
-      "epochs": epochs,
-      "batch_size": batch_size,
-      "seed": seed,
-      "dataset": dataset,
-      "input_pipeline": input_pipeline,
+      "train_split": task.train_split,
+      "validation_split": task.validation_split,
       "train_examples": train_examples,
       "parameters": int(best.count_params()),
       "command": command,
+      "provenance": provenance(),
   }
+  if "class_iou" in scores:
+    report["class_iou"] = scores["class_iou"]
   write_json_atomically(report, out / METRICS_FILE)
   if results:
     write_json_atomically(report, results)
-  figures.learning_curves(out / LOG_FILE, out / "learning_curves.png",
+  figures.learning_curves(out / LOG_FILE, out / CURVES_FILE,
                           title=f"{task_name}: {best.name}")
   return report
 
 
+def check_model_fits(model, model_path, task_name, info):
+  """InputError when a saved model cannot take or answer this dataset."""
+  want = tuple(info.features["image"].shape)
+  if tuple(model.input_shape[1:]) != want:
+    raise errors.InputError(
+        f"{model_path}: the model takes inputs of shape"
+        f" {tuple(model.input_shape[1:])}, but {info.full_name} has images of"
+        f" shape {want}: it was trained for another task or dataset")
+  two_heads = isinstance(model.output, dict) or len(model.outputs) > 1
+  if two_heads != (task_name == "circles"):
+    raise errors.InputError(
+        f"{model_path}: the model has {len(model.outputs)} output(s), which"
+        f" does not fit the {task_name} task")
+
+
 def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
              out=None, dataset=None):
-  """Scores a saved model on a split; writes `evaluation-<split>.json`."""
+  """Scores a saved model on a split with `mnist_derived.evaluation`.
+
+  With `out`: writes `evaluation-<split>.json`, the predictions as a
+  predictions file `predictions-<split>.npz` (which `mnist-derived-score`
+  scores to the same figures) and a figure `predictions-<split>.png`.
+  """
   task = TASKS[task_name]
   dataset = dataset or task.dataset
+  builder = cli_support.built_builder(dataset, data_dir)
   model = keras.saving.load_model(model_path, safe_mode=True)
-  examples = data.scoring_pipeline(dataset, split, EVAL_BATCH, data_dir, limit)
-  scores = task.score(model, examples)
+  check_model_fits(model, model_path, task_name, builder.info)
+  predictions, truth = {}, {}
+  for batch in data.scoring_pipeline(dataset, split, EVAL_BATCH, data_dir,
+                                     limit):
+    outputs = task.predictions(model.predict_on_batch(batch["image"]))
+    for name, value in [("index", batch["index"]), *outputs.items()]:
+      predictions.setdefault(name, []).append(np.asarray(value))
+    for name in task.truth:
+      truth.setdefault(name, []).append(np.asarray(batch[name]))
+  predictions = {k: np.concatenate(v) for k, v in predictions.items()}
+  order = np.argsort(predictions["index"], kind="stable")
+  predictions = {k: v[order] for k, v in predictions.items()}
+  truth = {k: np.concatenate(v)[order] for k, v in truth.items()}
+  scores = score_lib.score_arrays(
+      builder, {k: v for k, v in predictions.items() if k != "index"}, truth)
   scores = {"task": task_name, "dataset": dataset, "split": split,
-            "model": str(model_path),
-            "examples": data.num_examples(dataset, split, data_dir, limit),
-            **scores}
+            "model": str(model_path), "examples": len(order), **scores}
   if out is not None:
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(scores, out / f"evaluation-{split}.json")
+    save_npz_atomically(out / f"predictions-{split}.npz", predictions)
     first_examples = next(iter(data.scoring_pipeline(
         dataset, split, PREDICTION_FIGURE_EXAMPLES, data_dir,
         limit=PREDICTION_FIGURE_EXAMPLES)))
     figures.prediction_grid(task_name, model, first_examples,
-                            out / f"predictions-{split}.png")
+                            out / f"predictions-{split}.png",
+                            builder.info)
   return scores

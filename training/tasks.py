@@ -1,4 +1,8 @@
-"""The three tasks: which dataset, which model, which losses and scores."""
+"""The three tasks: which dataset, which model, which losses and scores.
+
+Scores come from `mnist_derived.evaluation`, the same code that
+`mnist-derived-score` runs on anyone's predictions file.
+"""
 
 import dataclasses
 from typing import Callable
@@ -7,10 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training import metrics
+from mnist_derived.evaluation import metrics
 from training import models
-
-REFERENCE_MOSAICS = 1000  # the reference scored the first 1000 test mosaics
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,56 +25,34 @@ class Task:
   inputs_targets: Callable  # example dict -> (model input, targets)
   loss: object
   train_metrics: object
-  score: Callable  # (model, batched examples) -> flat dict of test metrics
+  # model outputs of a batch -> the arrays of a predictions file
+  predictions: Callable
+  truth: tuple  # features the scores compare against
   epochs: int
   batch_size: int
   learning_rate: float
   loss_weights: object = None
+  # fg and circles examples are one source image each, so 10% of train is a
+  # clean validation set (as the reference held out); a mosaic shares source
+  # digits with other mosaics of its split, so mnist_mosaic has a
+  # `validation` split of held-out digits.
+  train_split: str = "train[:90%]"
+  validation_split: str = "train[90%:]"
 
 
-def _collect(model, examples, keys):
-  """Runs the model over batched examples, gathering predictions and keys."""
-  preds, truths = [], {k: [] for k in keys}
-  for batch in examples:
-    preds.append(model.predict_on_batch(batch["image"]))
-    for k in keys:
-      truths[k].append(np.asarray(batch[k]))
-  if isinstance(preds[0], dict):
-    preds = {k: np.concatenate([p[k] for p in preds]) for k in preds[0]}
-  else:
-    preds = np.concatenate(preds)
-  return preds, {k: np.concatenate(v) for k, v in truths.items()}
+def _fg_predictions(outputs):
+  return {"mask": outputs[..., 0]}  # probabilities; foreground where >= 0.5
 
 
-def _score_fg(model, examples):
-  probs, truth = _collect(model, examples, ["mask"])
-  return metrics.foreground_scores(probs > 0.5, truth["mask"])
+def _circles_predictions(outputs):
+  circles = metrics.circles_from_normalized(outputs["circle"])
+  circles[:, 2] = np.maximum(circles[:, 2], 0)  # a radius is never negative
+  return {"label": np.argmax(outputs["label"], axis=-1),
+          "circle": circles.astype(np.float32)}
 
 
-def _score_circles(model, examples):
-  preds, truth = _collect(model, examples, ["label", "circle"])
-  return metrics.circle_scores(
-      np.argmax(preds["label"], axis=-1), truth["label"],
-      metrics.circles_from_normalized(preds["circle"]), truth["circle"])
-
-
-def _score_mosaic(model, examples):
-  num_classes = model.output_shape[-1]
-  confusion = metrics.ConfusionAccumulator(num_classes)
-  reference, seen = [], 0
-  for batch in examples:
-    pred = np.argmax(model.predict_on_batch(batch["image"]), axis=-1)
-    true = np.asarray(batch["mask"])[..., 0]
-    confusion.add(pred, true)
-    take = max(0, min(len(pred), REFERENCE_MOSAICS - seen))
-    if take:
-      reference.append(metrics.reference_mosaic_jaccards(
-          pred[:take], true[:take], num_classes))
-    seen += len(pred)
-  scores = confusion.scores()
-  scores["reference_jaccard_1000"] = float(np.concatenate(reference).mean())
-  scores["reference_mosaics"] = int(min(seen, REFERENCE_MOSAICS))
-  return scores
+def _mosaic_predictions(outputs):
+  return {"mask": np.argmax(outputs, axis=-1).astype(np.uint8)}
 
 
 TASKS = {
@@ -86,7 +66,8 @@ TASKS = {
             loss="binary_crossentropy",
             train_metrics=[keras.metrics.BinaryIoU(
                 target_class_ids=[1], threshold=0.5, name="fg_iou")],
-            score=_score_fg,
+            predictions=_fg_predictions,
+            truth=("mask",),
             epochs=14, batch_size=64, learning_rate=3e-3,
         ),
         Task(
@@ -101,7 +82,8 @@ TASKS = {
             loss={"label": "sparse_categorical_crossentropy", "circle": "mae"},
             loss_weights={"label": 1.0, "circle": 1.0},
             train_metrics={"label": ["accuracy"], "circle": ["mae"]},
-            score=_score_circles,
+            predictions=_circles_predictions,
+            truth=("label", "circle"),
             epochs=12, batch_size=64, learning_rate=2e-3,
         ),
         Task(
@@ -112,8 +94,10 @@ TASKS = {
             inputs_targets=lambda ex: (ex["image"], ex["mask"]),
             loss="sparse_categorical_crossentropy",
             train_metrics=["accuracy"],
-            score=_score_mosaic,
+            predictions=_mosaic_predictions,
+            truth=("mask",),
             epochs=3, batch_size=32, learning_rate=2e-3,
+            train_split="train", validation_split="validation",
         ),
     ]
 }

@@ -9,7 +9,9 @@ from mnist_derived.geometry.circle import disc_masks
 from mnist_derived.geometry.circle import disc_subpixels
 from mnist_derived.geometry.circle import min_enclosing_circles
 from mnist_derived.geometry.circle import normalize_circles
+from mnist_derived.geometry.circle import covering_float32
 from mnist_derived.geometry.circle import denormalize_circles
+from mnist_derived.geometry.circle import empty_mask_circle
 from mnist_derived.geometry.threshold import CONSTANT_IMAGE_THRESHOLD
 from mnist_derived.geometry.threshold import foreground_masks
 from mnist_derived.geometry.threshold import tss_thresholds

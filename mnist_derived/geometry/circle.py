@@ -111,7 +111,8 @@ def enclosing_circles_of_points(xs, ys, has_points):
   circle of a support set of at most 3 points, add the farthest point while it
   lies outside, and replace the support by that of the new minimal circle. The
   radius grows strictly each step, so the loop ends at the minimal circle.
-  Sets without points get (nan, nan, nan).
+  Sets without points get (nan, nan, nan); `min_enclosing_circles` defines
+  them.
 
   Args:
     xs, ys: float64 (N, M) point coordinates, M >= 1 per set.
@@ -137,15 +138,51 @@ def enclosing_circles_of_points(xs, ys, has_points):
   return circles
 
 
+def empty_mask_circle(height, width):
+  """The circle of an empty mask: the frame's center, radius 0.
+
+  Finite, so it never poisons a loss; on an even-sized frame (28x28) its
+  disc holds no pixel center, like the mask.
+  """
+  return np.array([(width - 1) / 2, (height - 1) / 2, 0.0])
+
+
 def min_enclosing_circles(masks):
   """Minimal enclosing circle of all foreground pixel centers of each mask.
 
   Every connected component counts. Convention: pixel (row i, column j) has
-  center (x=j, y=i); the result is float64 (N, 3) of (cx, cy, r) in pixels,
-  (nan, nan, nan) for an empty mask. ``disc_masks`` of the result covers the
-  whole mask.
+  center (x=j, y=i); the result is float64 (N, 3) of (cx, cy, r) in pixels.
+  An empty mask gets ``empty_mask_circle``. ``disc_masks`` of the result
+  covers the whole mask.
   """
-  return enclosing_circles_of_points(*support_points(masks))
+  masks = np.asarray(masks)
+  xs, ys, has_points = support_points(masks)
+  circles = enclosing_circles_of_points(xs, ys, has_points)
+  circles[~has_points] = empty_mask_circle(*masks.shape[1:3])
+  return circles
+
+
+def covering_float32(circles, masks):
+  """Rounds circles to float32 so that each disc still covers its mask.
+
+  Centers are rounded to the nearest float32. Each radius is then the
+  smallest float32 r for which every foreground pixel center (x, y) of the
+  mask satisfies (x - cx)^2 + (y - cy)^2 <= r^2, computed in float64 from
+  the float32 values, with no slack: the float32 radius nearest the exact
+  one can fall short of a boundary pixel by about 1e-6 px. Empty masks keep
+  their circle.
+  """
+  stored = np.asarray(circles).astype(np.float32)
+  xs, ys, has_points = support_points(masks)  # hull vertices: the far points
+  cx, cy = (stored[:, i, None].astype(np.float64) for i in range(2))
+  far2 = np.max((xs - cx) ** 2 + (ys - cy) ** 2, axis=1)
+  radius = np.where(has_points, np.sqrt(far2), stored[:, 2]).astype(np.float32)
+  short = has_points & (radius.astype(np.float64) ** 2 < far2)
+  while short.any():  # at most a few float32 steps
+    radius[short] = np.nextafter(radius[short], np.float32(np.inf))
+    short = has_points & (radius.astype(np.float64) ** 2 < far2)
+  stored[:, 2] = radius
+  return stored
 
 
 def disc_subpixels(circles, height, width, supersample=1, tolerance=0.0):
@@ -154,7 +191,7 @@ def disc_subpixels(circles, height, width, supersample=1, tolerance=0.0):
   Each pixel is split into s x s sub-pixels (s = ``supersample``); a sub-pixel
   is inside when its center lies within r + tolerance of the circle's center.
   With s = 1 the sub-pixels are the pixels, centered at (x=j, y=i). Circles
-  with NaN radius give empty discs.
+  with a negative or NaN radius give empty discs.
   """
   circles = np.asarray(circles, dtype=np.float64)
   step = 1.0 / supersample
@@ -162,8 +199,9 @@ def disc_subpixels(circles, height, width, supersample=1, tolerance=0.0):
   xs = np.arange(width * supersample) * step + (step / 2 - 0.5)
   cx, cy, r = (circles[:, i, None, None] for i in range(3))
   with np.errstate(invalid="ignore"):
-    return (xs[None, None, :] - cx) ** 2 + (ys[None, :, None] - cy) ** 2 <= (
+    inside = (xs[None, None, :] - cx) ** 2 + (ys[None, :, None] - cy) ** 2 <= (
         r + tolerance) ** 2
+    return inside & (r >= 0)
 
 
 def disc_masks(circles, height, width, tolerance=1e-6, supersample=1):

@@ -1,6 +1,7 @@
 """Per-image TSS (Otsu) threshold of uint8 images, vectorised over a batch."""
 
 import functools
+import math
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def tss_thresholds(images):
   images = np.asarray(images)
   if images.dtype != np.uint8:
     raise TypeError(f"tss_thresholds needs uint8 images, got {images.dtype}")
-  flat = images.reshape(images.shape[0], -1)
+  flat = images.reshape(images.shape[0], math.prod(images.shape[1:]))
   thresholds = np.empty(len(flat), np.int32)
   for start in range(0, len(flat), _CHUNK):
     chunk = flat[start:start + _CHUNK]

@@ -3,16 +3,18 @@
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mnist_derived import encoding
 from mnist_derived import geometry
-from mnist_derived import sources
+from mnist_derived.core import builder
+from mnist_derived.core import encoding
+from mnist_derived.core import sources
 
 
-class Builder(sources.SourceBuilder):
+class Builder(builder.SourceBuilder):
   """Foreground extraction: image -> binary mask from a per-image threshold."""
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
+  BUILDER_CONFIGS = builder.source_configs(VERSION)
 
   def _info(self):
     source = sources.SOURCES[self.builder_config.source]
@@ -20,10 +22,13 @@ class Builder(sources.SourceBuilder):
         features=tfds.features.FeaturesDict({
             "image": tfds.features.Image(shape=sources.IMAGE_SHAPE),
             "mask": tfds.features.Image(
-                shape=sources.IMAGE_SHAPE, use_colormap=True),
-            "label": sources.class_label(source.name),
+                shape=sources.IMAGE_SHAPE, use_colormap=True,
+                doc="1 where image >= threshold (foreground), else 0"),
+            "label": builder.class_label(source.name),
             "threshold": tfds.features.Scalar(
-                dtype=np.int32, doc="TSS threshold t; mask = image >= t"),
+                dtype=np.int32,
+                doc="TSS threshold t; mask = image >= t; 256 for a constant"
+                " image (empty mask)"),
             "index": tfds.features.Scalar(
                 dtype=np.int64, doc="Position in the source split"),
         }),

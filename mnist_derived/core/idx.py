@@ -1,4 +1,4 @@
-"""Reader and writer for gzip-compressed IDX files, the format of MNIST.
+"""Reader and writer for IDX files, the format of MNIST, gzipped or not.
 
 An IDX file is a big-endian header followed by raw data:
 
@@ -9,11 +9,15 @@ An IDX file is a big-endian header followed by raw data:
     the data    prod(sizes) elements, row-major
 
 MNIST images are 0x00000803 (N x rows x cols) and labels 0x00000801 (N).
-Every count comes from the header; nothing about MNIST is assumed. Any
-deviation raises :class:`IdxFormatError` naming the file and the problem.
+Every count comes from the header; nothing about MNIST is assumed. A file
+whose name ends in `.gz` must be gzip; any other name is read as gzip when it
+starts with gzip's magic bytes, else as uncompressed IDX (as many mirrors
+ship it). Any deviation raises :class:`IdxFormatError` naming the file and
+the problem.
 """
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -21,7 +25,7 @@ import zlib
 from etils import epath
 import numpy as np
 
-from mnist_derived import errors
+from mnist_derived.core import errors
 
 UBYTE_TYPE_CODE = 0x08
 IMAGES_MAGIC = 0x00000803
@@ -29,17 +33,12 @@ LABELS_MAGIC = 0x00000801
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class IdxFormatError(errors.InputError, ValueError):
+class IdxFormatError(errors.InputFileError):
   """An MNIST-format input file is missing, unreadable or malformed."""
-
-  def __init__(self, path, problem):
-    self.path = os.fspath(path)
-    self.problem = problem
-    super().__init__(f"{self.path}: {problem}")
 
 
 def _read_decompressed(path):
-  """Returns the decompressed bytes of a gzip file, or raises IdxFormatError."""
+  """Returns the IDX bytes of a file, gunzipped if it is gzip."""
   file = epath.Path(path)
   if not file.exists():
     raise IdxFormatError(path, "file not found")
@@ -52,7 +51,9 @@ def _read_decompressed(path):
   if not raw:
     raise IdxFormatError(path, "file is empty")
   if raw[:2] != _GZIP_MAGIC:
-    raise IdxFormatError(path, "not a gzip file (bad gzip magic bytes)")
+    if os.fspath(path).endswith(".gz"):
+      raise IdxFormatError(path, "not a gzip file (bad gzip magic bytes)")
+    return raw  # uncompressed IDX; the header check follows
   try:
     return gzip.decompress(raw)
   except (EOFError, gzip.BadGzipFile, zlib.error) as e:
@@ -74,7 +75,7 @@ def _parse(path, data, expected_magic):
   if len(data) < header_size:
     raise IdxFormatError(path, "truncated IDX header")
   dims = struct.unpack(f">{ndim}I", data[4:header_size])
-  expected = int(np.prod(dims, dtype=np.int64))
+  expected = math.prod(dims)  # Python ints: no overflow for any header
   actual = len(data) - header_size
   if actual < expected:
     raise IdxFormatError(

@@ -19,7 +19,7 @@ dataset.
 import concurrent.futures
 import functools
 
-from mnist_derived import idx
+from mnist_derived.core import idx
 
 # Examples per chunk: large enough that numpy's per-call overhead vanishes
 # (the lockstep circle iteration most), small enough to bound memory.

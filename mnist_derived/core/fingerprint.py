@@ -24,6 +24,8 @@ import sys
 import numpy as np
 import tensorflow_datasets as tfds
 
+from mnist_derived.core import cli_support
+
 PUBLISHED = pathlib.Path(__file__).with_name("FINGERPRINTS.json")
 
 
@@ -110,12 +112,13 @@ def main(argv=None):
       " against the published fingerprints (built from real MNIST).")
   parser.add_argument("datasets", nargs="+",
                       help="e.g. mnist_fg/mnist mnist_mosaic/2x2")
-  parser.add_argument("--data_dir", help="TFDS data dir (default: TFDS's)")
+  cli_support.add_data_dir(parser)
   args = parser.parse_args(argv)
   published = published_fingerprints()
   mismatches = 0
   for name in args.datasets:
-    builder = tfds.builder(name, data_dir=args.data_dir)
+    with cli_support.one_line_errors():
+      builder = cli_support.built_builder(name, args.data_dir)
     key = builder_key(builder)
     expected = published.get(key)
     for split, value in builder_fingerprints(builder).items():

@@ -1,0 +1,158 @@
+"""The builder framework: a TFDS builder that derives examples from a source.
+
+A dataset is a subclass of `SourceBuilder` in its own folder under
+`mnist_derived/datasets/` (see the README's "Adding a dataset"). The base
+reads and checks the source's IDX files, then derives examples chunk by
+chunk (see `generation`), in a thread ahead of TFDS's writer, or on Apache
+Beam when the build is given Beam options.
+"""
+
+import dataclasses
+import functools
+import inspect
+
+import tensorflow_datasets as tfds
+
+from mnist_derived.core import errors
+from mnist_derived.core import generation
+from mnist_derived.core import idx
+from mnist_derived.core import sources
+
+
+@dataclasses.dataclass(eq=False)
+class SourceConfig(tfds.core.BuilderConfig):
+  """A builder config naming the MNIST-format source to derive from."""
+
+  source: str = sources.DEFAULT_SOURCE
+
+  def __post_init__(self):
+    if self.source not in sources.SOURCES:
+      raise ValueError(f"Unknown source {self.source!r}; choose one of"
+                       f" {sorted(sources.SOURCES)}")
+
+
+def source_configs(version):
+  """One SourceConfig per source, named after it, the default first.
+
+  Each config carries the dataset's version, so that TFDS lists the real
+  configs when a name is misspelt.
+  """
+  return [
+      SourceConfig(name=name, source=name, version=version,
+                   description=f"Derived from {name}.")
+      for name in sources.SOURCES
+  ]
+
+
+def class_label(source_name):
+  """The ClassLabel feature of a source's labels."""
+  return tfds.features.ClassLabel(names=sources.SOURCES[source_name].class_names)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildRequest:
+  """What the caller of `download_and_prepare` asked for, as this package
+  needs it: where local source files are, and whether to run on Beam."""
+
+  manual_dir: object = None
+  beam: bool = False
+
+  @classmethod
+  def of(cls, download_config):
+    if download_config is None:
+      return cls()
+    return cls(manual_dir=download_config.manual_dir,
+               beam=(download_config.beam_runner is not None
+                     or download_config.beam_options is not None))
+
+
+class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """Base of the builders: reads and checks a source's splits, then derives.
+
+  Subclasses define `VERSION`, `BUILDER_CONFIGS` (`source_configs(VERSION)`
+  for one per source), `_info`, `examples_of_chunk` and, where a
+  split is not one source split with one example per source image,
+  `split_sources` and `num_examples`.
+  """
+
+  MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
+
+  # TFDS gives a builder neither the manual_dir it was given (only an
+  # assertion that it exists and is not empty) nor whether Beam was asked
+  # for. download_and_prepare is the public method that receives both: note
+  # them here, the one place that depends on its signature
+  # (tests/test_builder.py checks it against TFDS).
+  def download_and_prepare(self, **kwargs):
+    self._request = BuildRequest.of(kwargs.get("download_config"))
+    with errors.one_line_under_tfds_cli():
+      return super().download_and_prepare(**kwargs)
+
+  @classmethod
+  def split_sources(cls, config):
+    """{split: source split} of the dataset: by default the source's own."""
+    del config
+    return {split: split for split in sources.SPLIT_FILES}
+
+  @classmethod
+  def num_examples(cls, config, split, num_sources):
+    """How many examples a split gets from num_sources source images."""
+    del config, split
+    return num_sources
+
+  @classmethod
+  def examples_of_chunk(cls, config, split, images, labels, start, stop):
+    """[(key, example)] of examples [start, stop) of a split, keys = positions.
+
+    images, labels: the whole source split the dataset split draws from.
+    """
+    raise NotImplementedError
+
+  def _split_generators(self, dl_manager):
+    config = self.builder_config
+    request = getattr(self, "_request", BuildRequest())
+    num_classes = len(sources.SOURCES[config.source].class_names)
+    paths = sources.split_paths(request.manual_dir, dl_manager, config.source)
+    source_data = {split: check_images(*paths[split], num_classes)
+                   for split in paths}  # every file checked before writing
+    generators = {}
+    for split, source_split in self.split_sources(config).items():
+      images, labels = source_data[source_split]
+      bounds = generation.chunk_bounds(
+          self.num_examples(config, split, len(images)))
+      if request.beam:
+        make_chunk = functools.partial(self.examples_of_chunk, config, split)
+        generators[split] = generation.beam_examples(
+            make_chunk, bounds, *paths[source_split], num_classes)
+      else:
+        generators[split] = self._generate_examples(split, images, labels,
+                                                    bounds)
+    return generators
+
+  def _generate_examples(self, split, images, labels, bounds):
+    make_chunk = functools.partial(self.examples_of_chunk, self.builder_config,
+                                   split, images, labels)
+    return generation.read_ahead(make_chunk, bounds)
+
+
+def check_images(images_path, labels_path, num_classes):
+  """Reads a source split; refuses images of another size than MNIST's.
+
+  The features of every dataset are declared 28x28 before any file is read,
+  so another size would build a dataset that cannot be loaded.
+  """
+  images, labels = idx.read_split(images_path, labels_path, num_classes)
+  if images.shape[1:] != sources.IMAGE_SHAPE[:2]:
+    raise idx.IdxFormatError(
+        images_path,
+        f"images are {images.shape[1]}x{images.shape[2]}; mnist_derived builds"
+        f" from {sources.IMAGE_SHAPE[0]}x{sources.IMAGE_SHAPE[1]} images only")
+  return images, labels
+
+
+def download_and_prepare_signature_ok():
+  """True while TFDS's download_and_prepare takes download_config by keyword,
+  as SourceBuilder.download_and_prepare relies on."""
+  parameters = inspect.signature(
+      tfds.core.DatasetBuilder.download_and_prepare).parameters
+  config = parameters.get("download_config")
+  return config is not None and config.kind == inspect.Parameter.KEYWORD_ONLY

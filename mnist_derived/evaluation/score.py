@@ -1,0 +1,182 @@
+"""Scores a predictions file against a built dataset, the same way for anyone.
+
+    mnist-derived-score mnist_fg/mnist --predictions preds.npz [--split test]
+        [--data_dir DIR] [--json scores.json]
+
+prints one JSON object of scores. `Evaluator` does the same from Python:
+
+    evaluator = Evaluator("mnist_circles/mnist", split="test")
+    scores = evaluator.evaluate({"index": ..., "label": ..., "circle": ...})
+
+The predictions format is in `predictions`; every score in `metrics`.
+Ground truth is read from the TFDS build (TensorFlow is imported then, never
+by `metrics` or `predictions`).
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Callable
+
+import numpy as np
+
+from mnist_derived.core import cli_support
+from mnist_derived.core import errors
+from mnist_derived.evaluation import metrics
+from mnist_derived.evaluation import predictions as preds_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring:
+  """How one dataset's predictions are checked and scored."""
+
+  arrays: tuple  # names a predictions file holds besides `index`
+  truth: tuple  # features of the dataset the scores need
+  score: Callable  # (path, predictions sorted by index, truth, info) -> dict
+
+
+def _num_classes(info, feature):
+  return info.features[feature].num_classes
+
+
+def _score_fg(path, pred, truth, info):
+  mask = preds_lib.binary_mask(path, "mask", pred["mask"])
+  preds_lib.check_shape(path, "mask", mask, truth["mask"].shape[:3])
+  return metrics.foreground_scores(mask, truth["mask"][..., 0])
+
+
+def _score_circles(path, pred, truth, info):
+  n = len(truth["label"])
+  preds_lib.check_shape(path, "label", pred["label"], (n,))
+  preds_lib.check_class_ids(path, "label", pred["label"],
+                            _num_classes(info, "label"))
+  circles = preds_lib.circles(path, "circle", pred["circle"], n)
+  height, width = info.features["image"].shape[:2]
+  return metrics.circle_scores(pred["label"], truth["label"], circles,
+                               truth["circle"], height, width)
+
+
+def _score_mosaic(path, pred, truth, info):
+  preds_lib.check_shape(path, "mask", pred["mask"], truth["mask"].shape[:3])
+  num_classes = _num_classes(info, "mask")
+  preds_lib.check_class_ids(path, "mask", pred["mask"], num_classes)
+  return metrics.mosaic_scores(pred["mask"], truth["mask"][..., 0],
+                               num_classes)
+
+
+SCORINGS = {
+    "mnist_fg": Scoring(("mask",), ("mask",), _score_fg),
+    "mnist_circles": Scoring(("label", "circle"), ("label", "circle"),
+                             _score_circles),
+    "mnist_mosaic": Scoring(("mask",), ("mask",), _score_mosaic),
+}
+
+
+def scoring_of(builder):
+  """The Scoring of a builder's dataset (subclasses score as their base)."""
+  for cls in type(builder).__mro__:
+    if getattr(cls, "name", None) in SCORINGS:
+      return SCORINGS[cls.name]
+  raise errors.InputError(f"{builder.name}: no scoring is defined for it")
+
+
+def score_arrays(builder, predictions, truth, path="<predictions>"):
+  """Scores predictions against truth of the same examples in the same order.
+
+  predictions: {name: array} as a predictions file holds them (without
+  `index`); truth: {feature: array} as the dataset decodes them. The scorer
+  and `training` both end here.
+  """
+  return scoring_of(builder).score(path, predictions, truth, builder.info)
+
+
+def load_truth(builder, split, features):
+  """{feature: array} of a built split, sorted by `index`, plus `index`."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  keys = ("index", *features)
+  if builder.info.file_format == tfds.core.FileFormat.ARRAY_RECORD:
+    source = builder.as_data_source(split=split)
+    rows = [source[i] for i in range(len(source))]
+    columns = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}
+  else:
+    ds = builder.as_dataset(
+        split=split, shuffle_files=False,
+        decoders=tfds.decode.PartialDecoding({k: True for k in keys}))
+    batches = list(tfds.as_numpy(ds.batch(1024)))
+    columns = {k: np.concatenate([b[k] for b in batches]) for k in keys}
+  order = np.argsort(columns["index"], kind="stable")
+  return {k: v[order] for k, v in columns.items()}
+
+
+class Evaluator:
+  """Scores predictions of one split of a built mnist_derived dataset."""
+
+  def __init__(self, dataset, split="test", data_dir=None):
+    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    import mnist_derived  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
+    self.dataset, self.split = dataset, split
+    self.builder = cli_support.built_builder(dataset, data_dir)
+    self.scoring = scoring_of(self.builder)
+    if split not in self.builder.info.splits:
+      raise errors.InputError(
+          f"{dataset}: no split {split!r}; it has"
+          f" {', '.join(sorted(self.builder.info.splits))}")
+    self.truth = load_truth(self.builder, split, self.scoring.truth)
+    del tfds
+
+  @property
+  def num_examples(self):
+    return len(self.truth["index"])
+
+  def evaluate(self, predictions, path="<predictions>"):
+    """Scores a predictions file (path) or a {name: array} dict.
+
+    Raises PredictionsError naming `path` when the predictions are not a
+    complete, valid set for this split.
+    """
+    if not isinstance(predictions, dict):
+      path = str(predictions)
+      predictions = preds_lib.load_npz(predictions)
+    predictions = {k: np.asarray(v) for k, v in predictions.items()}
+    preds_lib.check_names(path, predictions, ("index", *self.scoring.arrays))
+    order = preds_lib.check_index(path, predictions["index"],
+                                  self.num_examples, self.split)
+    for name in self.scoring.arrays:
+      if predictions[name].shape[:1] != (self.num_examples,):
+        raise preds_lib.PredictionsError(
+            path, f"'{name}' has {predictions[name].shape[:1] or 'no'} rows,"
+            f" 'index' has {self.num_examples}")
+    ordered = {name: predictions[name][order] for name in self.scoring.arrays}
+    scores = score_arrays(self.builder, ordered, self.truth, path)
+    return {"dataset": f"{self.builder.name}/{self.builder.builder_config.name}"
+                       f"/{self.builder.version}",
+            "split": self.split, "examples": self.num_examples, **scores}
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(
+      prog="mnist-derived-score",
+      description="Score a predictions .npz against a built mnist_derived"
+      " dataset; prints the scores as one JSON object.")
+  parser.add_argument("dataset", help="e.g. mnist_fg/mnist")
+  parser.add_argument("--predictions", required=True, help="predictions .npz")
+  parser.add_argument("--split", default="test")
+  cli_support.add_data_dir(parser)
+  parser.add_argument("--json", help="also write the scores to this file")
+  args = parser.parse_args(argv)
+  with cli_support.one_line_errors(exit_code=2,
+                                   types=(preds_lib.PredictionsError,)):
+    with cli_support.one_line_errors(exit_code=1):
+      evaluator = Evaluator(args.dataset, args.split, args.data_dir)
+    scores = {**evaluator.evaluate(args.predictions),
+              "predictions": args.predictions}
+  text = json.dumps(scores, indent=2, sort_keys=True)
+  if args.json:
+    cli_support.write_text_atomically(args.json, text + "\n")
+  print(text)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
