@@ -42,3 +42,22 @@ def real_images(real_mnist):
 @pytest.fixture(scope="session")
 def dummy_mnist():
   return read_source_folder(DUMMY_DATA / "mnist")
+
+
+# The dummy builds most tests read: fg and circles of the dummy MNIST, and a
+# tiny mosaic config (tests.builder_testing.TinyMosaic).
+DUMMY_BUILDS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist",
+                "mosaic": "mnist_mosaic_tiny/2x2"}
+
+
+@pytest.fixture(scope="session")
+def dummy_data_dir(tmp_path_factory):
+  """A TFDS data dir holding DUMMY_BUILDS, built once per session."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tests.builder_testing  # noqa: F401  (registers the tiny mosaic)
+  path = tmp_path_factory.mktemp("tfds")
+  config = tfds.download.DownloadConfig(manual_dir=str(DUMMY_DATA))
+  for name in DUMMY_BUILDS.values():
+    tfds.builder(name, data_dir=path).download_and_prepare(
+        download_config=config)
+  return path

@@ -71,3 +71,10 @@ def labels_one_short(path):
   labels = idx.read_labels(path, 10)
   idx.write_gz(path, labels[:-1])
   return len(labels) - 1
+
+
+def images_of_another_size(path, size=32):
+  """Replaces an image file by a valid IDX file of size x size images."""
+  count = len(idx.read_images(path))
+  idx.write_gz(path, np.zeros((count, size, size), np.uint8))
+  return count

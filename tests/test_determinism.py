@@ -13,6 +13,9 @@ import tensorflow as tf
 
 from tests.builder_testing import build_in_new_process
 
+# Builds or trains in subprocesses: minutes, not seconds (pytest -m "not slow" skips).
+pytestmark = pytest.mark.slow
+
 
 def _canonical_records(path):
   return [tf.train.Example.FromString(r).SerializeToString(deterministic=True)

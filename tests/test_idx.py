@@ -5,6 +5,7 @@ import pathlib
 import struct
 import tempfile
 
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -103,23 +104,59 @@ def _read_any(payload, compress):
       return error
 
 
+def _valid_images_file(payload):
+  """Whether payload is a well-formed IDX images file, checked by hand."""
+  if len(payload) < 16 or payload[:4] != b"\x00\x00\x08\x03":
+    return False
+  n, rows, cols = struct.unpack(">3I", payload[4:16])
+  return n * rows * cols == len(payload) - 16 and n > 0 and rows > 0 and cols > 0
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=64), st.booleans())
+@example(idx.encode(np.arange(12, dtype=np.uint8).reshape(1, 3, 4)), True)
+@example(idx.encode(np.arange(12, dtype=np.uint8).reshape(1, 3, 4)), False)
 def test_any_bytes_give_images_or_a_clear_error(payload, compress):
   result = _read_any(payload, compress)
-  assert isinstance(result, (np.ndarray, idx.IdxFormatError))
+  # Accepted exactly when well-formed gzip (the file is named .gz), and then
+  # read back byte for byte.
+  valid = compress and _valid_images_file(payload)
+  assert isinstance(result, np.ndarray) == valid
+  if isinstance(result, np.ndarray):
+    assert idx.encode(result) == payload
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(0, 5), min_size=3, max_size=3),
        st.integers(-3, 3), st.sampled_from([0x803, 0x801, 0x804, 0x903]))
 def test_headers_with_any_dims_and_length(dims, extra, magic):
-  expected = int(np.prod(dims))
   header = struct.pack(">I", magic) + struct.pack(">3I", *dims)
-  payload = header + bytes(max(0, expected + extra))
+  payload = header + bytes(max(0, int(np.prod(dims)) + extra))
   result = _read_any(payload, compress=True)
-  valid = magic == 0x803 and expected + extra == expected and all(dims)
+  data_bytes = len(payload) - len(header)
+  valid = (magic == 0x803 and data_bytes == dims[0] * dims[1] * dims[2]
+           and all(dims))
   if valid:
     assert result.shape == tuple(dims)
   else:
     assert isinstance(result, idx.IdxFormatError)
+
+
+def test_huge_header_dimensions_do_not_overflow(tmp_path):
+  # 2^31 * 2^31 * 4 = 2^64 wrapped to 0 in int64: a plain ValueError escaped.
+  path = tmp_path / "images.gz"
+  path.write_bytes(gzip.compress(
+      struct.pack(">4I", 0x803, 2**31, 2**31, 4) + bytes(8)))
+  with pytest.raises(idx.IdxFormatError,
+                     match=rf"needs {2**64} bytes, found 8"):
+    idx.read_images(path)
+
+
+def test_uncompressed_files_are_read_unless_named_gz(tmp_path):
+  images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+  (tmp_path / "train-images-idx3-ubyte").write_bytes(idx.encode(images))
+  np.testing.assert_array_equal(
+      idx.read_images(tmp_path / "train-images-idx3-ubyte"), images)
+  (tmp_path / "images.gz").write_bytes(idx.encode(images))
+  with pytest.raises(idx.IdxFormatError, match="images.gz: not a gzip file"):
+    idx.read_images(tmp_path / "images.gz")

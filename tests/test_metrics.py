@@ -56,7 +56,7 @@ def test_mosaic_reference_skips_missing_classes_mean_iou_does_not():
   true = np.array([[[0, 0, 1, 2]]])
   pred = np.array([[[0, 0, 1, 1]]])
   # Class 0: 1. Class 1: pred {2,3}, true {2}: 1/2. Class 2 missing from the
-  # prediction: skipped by the reference, 0 in mean IoU.
+  # prediction: skipped by the reference, 0 in mean IoU (it is in the truth).
   ref = metrics.reference_mosaic_jaccards(pred, true, num_classes=3)
   assert ref[0] == pytest.approx(0.75)
   confusion = metrics.ConfusionAccumulator(3)
@@ -81,3 +81,87 @@ def test_circles_from_normalized_round_trip():
   norm = np.array([[0.5, 0.25, 1.0]])
   np.testing.assert_allclose(metrics.circles_from_normalized(norm),
                              [[14, 7, 14 * np.sqrt(2)]])
+
+
+def test_foreground_dice_and_accuracy_by_hand():
+  pred = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool)
+  true = np.array([[1, 0, 1, 0], [1, 1, 0, 0]], bool)
+  # Dice: image 0: 2*1/(2+2) = 1/2, image 1: 2*2/(4+2) = 2/3; pooled
+  # 2*3/(6+4); accuracy: 2 + 2 right of 8.
+  scores = metrics.foreground_scores(pred, true)
+  assert scores["mean_image_dice"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+  assert scores["foreground_dice"] == pytest.approx(6 / 10)
+  assert scores["pixel_accuracy"] == pytest.approx(4 / 8)
+
+
+def test_negative_predicted_radius_is_an_empty_disc():
+  # Was 1.0: the rasteriser squared the radius.
+  got = metrics.disc_jaccards([[14, 14, -5]], [[14, 14, 5]])
+  assert got[0] == 0.0
+  both_empty = metrics.disc_jaccards([[14, 14, -5]], [[3, 3, -1]])
+  assert both_empty[0] == 1.0
+
+
+def test_circle_errors_and_levels_by_hand():
+  true = np.array([[10, 10, 5], [14, 14, 6], [5, 5, 3], [8, 8, 4]], float)
+  pred = true.copy()
+  pred[0, :2] += (3, 4)  # center 5 px off
+  pred[1, 2] = 3  # concentric, IoU 0.25; radius 3 off
+  pred[3, 2] = 4 * np.sqrt(0.8)  # concentric, IoU 0.8
+  labels = np.arange(4)
+  scores = metrics.circle_scores(labels, labels, pred, true)
+  assert scores["center_error_mean"] == pytest.approx(5 / 4)
+  assert scores["center_error_median"] == 0.0
+  assert scores["radius_error_mean"] == pytest.approx(
+      (3 + 4 - 4 * np.sqrt(0.8)) / 4)
+  # Jaccards about: circle 0 two radius-5 discs 5 apart (~0.24), 0.25, 1,
+  # 0.8: two reach 0.5 and 0.75, one reaches 0.9.
+  assert scores["disc_jaccard_at_least_0.5"] == 0.5
+  assert scores["disc_jaccard_at_least_0.75"] == 0.5
+  assert scores["disc_jaccard_at_least_0.9"] == 0.25
+
+
+def test_reference_mosaic_score_of_a_collapsed_model_is_zero():
+  # Prediction all class 3, truth classes 0-2: no class in common. Was NaN.
+  true = np.array([[[0, 1, 2, 0]], [[0, 0, 1, 1]]])
+  pred = np.full_like(true, 3)
+  pred[1] = true[1]
+  got = metrics.reference_mosaic_jaccards(pred, true, num_classes=4)
+  np.testing.assert_array_equal(got, [0.0, 1.0])
+  scores = metrics.mosaic_scores(pred, true, num_classes=4)
+  assert scores["reference_jaccard_1000"] == 0.5
+
+
+def test_mean_iou_leaves_out_classes_absent_from_truth_and_prediction():
+  import keras  # the convention followed
+  true = np.array([[0, 0, 1, 1, 1, 3]])
+  pred = np.array([[0, 1, 1, 1, 3, 3]])
+  scores = metrics.mosaic_scores(pred, true, num_classes=5)
+  # Class 0: 1/2, class 1: 2/4, class 3: 1/2; classes 2 and 4 absent.
+  assert scores["mean_iou"] == pytest.approx(0.5)
+  assert scores["class_iou"] == [0.5, 0.5, None, 0.5, None]
+  reference = keras.metrics.MeanIoU(num_classes=5)
+  reference.update_state(true.ravel(), pred.ravel())
+  assert scores["mean_iou"] == pytest.approx(float(reference.result()))
+
+
+def test_perfect_predictions_score_one_everywhere(dummy_mnist):
+  from mnist_derived import geometry
+  images, labels = dummy_mnist["test"]
+  masks = geometry.foreground_masks(images)
+  fg = metrics.foreground_scores(masks, masks)
+  circles = geometry.min_enclosing_circles(masks)
+  ci = metrics.circle_scores(labels, labels, circles, circles)
+  classes = masks * (labels[:, None, None] + 1)
+  mo = metrics.mosaic_scores(classes, classes, 11)
+  for scores, keys in [(fg, ["mean_image_jaccard", "mean_image_dice",
+                             "foreground_iou", "foreground_dice",
+                             "pixel_accuracy"]),
+                       (ci, ["accuracy", "disc_jaccard", "disc_jaccard_reference",
+                             "disc_jaccard_reference_pixels",
+                             "disc_jaccard_correct", "disc_jaccard_at_least_0.9"]),
+                       (mo, ["mean_iou", "pixel_accuracy",
+                             "reference_jaccard_1000"])]:
+    for key in keys:
+      assert scores[key] == 1.0, key
+  assert ci["center_error_mean"] == ci["radius_error_mean"] == 0.0

@@ -18,8 +18,8 @@ import mnist_derived  # noqa: F401  (registers the builders)
 from mnist_derived.core import fingerprint
 
 DATA_DIR = os.environ.get("MNIST_DERIVED_DATA_DIR")
-pytestmark = pytest.mark.skipif(
-    not DATA_DIR, reason="MNIST_DERIVED_DATA_DIR not set (see .ci/run)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    not DATA_DIR, reason="MNIST_DERIVED_DATA_DIR not set (see .ci/run)")]
 COUNTS = {"train": 60000, "test": 10000}
 
 
@@ -44,10 +44,21 @@ def test_mnist_fg_in_full(real_mnist, split):
   np.testing.assert_array_equal(got["index"][order], np.arange(COUNTS[split]))
   np.testing.assert_array_equal(got["image"][order, ..., 0], images)
   np.testing.assert_array_equal(got["label"][order], labels)
-  np.testing.assert_array_equal(got["mask"][order, ..., 0], _otsu_masks(images))
-  # The threshold is the first level at or above which pixels are foreground.
+  masks = got["mask"][order, ..., 0]
+  np.testing.assert_array_equal(masks, _otsu_masks(images))
+  # The stored threshold is the card's rule: mask = image >= t, every pixel.
   t = got["threshold"][order]
-  assert np.all(images.max(axis=(1, 2)) >= t)
+  np.testing.assert_array_equal(masks, images >= t[:, None, None])
+
+
+def _literal_cover(circles, masks):
+  """Per example: every mask pixel center (j, i) within the stored circle,
+  (j - cx)^2 + (i - cy)^2 <= r^2 computed in float64, with no slack."""
+  cx, cy, r = (np.asarray(circles, np.float64)[:, k, None, None]
+               for k in range(3))
+  i, j = np.mgrid[:28, :28]
+  inside = (j - cx) ** 2 + (i - cy) ** 2 <= r * r
+  return ~np.any((masks > 0) & ~inside, axis=(1, 2))
 
 
 @pytest.mark.parametrize("split", sorted(COUNTS))
@@ -58,39 +69,70 @@ def test_mnist_circles_in_full(real_mnist, split):
   order = np.argsort(got["index"])
   np.testing.assert_array_equal(got["label"][order], labels)
   masks = _otsu_masks(images)
+  circles = got["circle"][order]
   cv = np.array([[*c, r] for c, r in (
       cv2.minEnclosingCircle(cv2.findNonZero(m)) for m in masks)])
-  np.testing.assert_allclose(got["circle"][order], cv, atol=3e-4)
-  x, y, w, h = cv2.boundingRect(masks[0])
-  np.testing.assert_allclose(got["bbox"][order][0],
-                             [y / 28, x / 28, (y + h) / 28, (x + w) / 28],
+  np.testing.assert_allclose(circles, cv, atol=3e-4)
+  # Every stored float32 circle holds its whole mask under the card's rule.
+  covered = _literal_cover(circles, masks)
+  assert covered.all(), f"{np.count_nonzero(~covered)} circles leave pixels out"
+  # The box of every example is OpenCV's bounding rectangle of its mask.
+  rects = np.array([cv2.boundingRect(m) for m in masks], np.float64)
+  x, y, w, h = rects.T
+  np.testing.assert_allclose(got["bbox"][order],
+                             np.stack([y, x, y + h, x + w], axis=1) / 28,
                              atol=1e-6)
 
 
-@pytest.mark.parametrize("split", sorted(COUNTS))
+MOSAIC_COUNTS = {"train": 60000, "validation": 6000, "test": 10000}
+
+
+@pytest.mark.parametrize("split", sorted(MOSAIC_COUNTS))
 def test_mnist_mosaic_in_full(real_mnist, split):
-  images, labels = real_mnist[split]
+  source = "test" if split == "test" else "train"
+  images, labels = real_mnist[source]
   builder = tfds.builder("mnist_mosaic/2x2", data_dir=DATA_DIR)
-  assert builder.info.splits[split].num_examples == COUNTS[split]
+  assert builder.info.splits[split].num_examples == MOSAIC_COUNTS[split]
   # Provenance of every mosaic, without decoding its pictures.
-  skip = {"image": tfds.decode.SkipDecoding(),
-          "mask": tfds.decode.SkipDecoding()}
-  indices = np.concatenate([
-      b["indices"] for b in tfds.as_numpy(builder.as_dataset(
-          split=split, decoders=skip).batch(10000))])
-  # 60000 x 4 cells over 60000 sources (10000 x 4 over 10000): 4 uses each.
-  np.testing.assert_array_equal(np.bincount(indices.ravel()),
-                                np.full(len(images), 4))
+  skip = {k: tfds.decode.SkipDecoding() for k in ("image", "mask",
+                                                   "instances")}
+  batches = list(tfds.as_numpy(builder.as_dataset(
+      split=split, decoders=skip).batch(10000)))
+  indices = np.concatenate([b["objects"]["index"] for b in batches])
+  np.testing.assert_array_equal(
+      np.sort(np.concatenate([b["index"] for b in batches])),
+      np.arange(MOSAIC_COUNTS[split]))
+  uses = np.bincount(indices.ravel(), minlength=len(images))
+  if split == "test":  # 10000 x 4 cells over 10000 digits: 4 uses each
+    np.testing.assert_array_equal(uses, np.full(len(images), 4))
+  else:  # the two splits share no digit; each draws its pool evenly
+    held_out = np.concatenate([b["objects"]["index"] for b in tfds.as_numpy(
+        builder.as_dataset(split="validation", decoders=skip).batch(10000))])
+    trained = indices if split == "train" else np.concatenate([
+        b["objects"]["index"] for b in tfds.as_numpy(builder.as_dataset(
+            split="train", decoders=skip).batch(10000))])
+    assert not np.intersect1d(held_out, trained).size
+    used = uses[uses > 0]
+    assert used.max() - used.min() <= 1
+    assert len(np.unique(held_out)) == 6000
   ds = builder.as_dataset(split=split, shuffle_files=False).take(2000)
   cells = [np.s_[:28, :28], np.s_[:28, 28:], np.s_[28:, :28], np.s_[28:, 28:]]
   for ex in tfds.as_numpy(ds):
-    idx = ex["indices"]
+    idx = ex["objects"]["index"]
     masks = _otsu_masks(images[idx])
+    np.testing.assert_array_equal(ex["objects"]["label"], labels[idx])
     for k, cell in enumerate(cells):
       np.testing.assert_array_equal(ex["image"][cell][..., 0], images[idx[k]])
       np.testing.assert_array_equal(ex["mask"][cell][..., 0],
                                     masks[k] * (labels[idx[k]] + 1))
-    np.testing.assert_array_equal(ex["labels"], labels[idx])
+      np.testing.assert_array_equal(ex["instances"][cell][..., 0],
+                                    masks[k] * (k + 1))
+      x, y, w, h = cv2.boundingRect(masks[k])
+      r, c = divmod(k, 2)
+      np.testing.assert_allclose(
+          ex["objects"]["bbox"][k],
+          np.array([r * 28 + y, c * 28 + x, r * 28 + y + h, c * 28 + x + w])
+          / 56, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_circles/mnist",

@@ -16,12 +16,16 @@ from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
 # The `tfds` installed beside this interpreter (a venv's or pyenv's bin).
+# Builds or trains in subprocesses: minutes, not seconds (pytest -m "not slow" skips).
+pytestmark = pytest.mark.slow
+
 TFDS = shutil.which("tfds", path=os.path.dirname(sys.executable)) or "tfds"
 
 LOAD_SCRIPT = """
 import json, sys
 import tensorflow_datasets as tfds
 import mnist_derived  # registers the builders
+
 name, data_dir = sys.argv[1:]
 out = {}
 for split in ("train", "test"):
@@ -66,6 +70,11 @@ CLI_DEFECTS = {
                        hostile_inputs.labels_out_of_range,
                        r"\d+ labels out of range \[0, 10\), first at index 0"
                        " with value 12"),
+    # A valid IDX file: used to build a dataset that could not be loaded.
+    "images 32x32": ("train-images-idx3-ubyte.gz",
+                     hostile_inputs.images_of_another_size,
+                     "images are 32x32; mnist_derived builds from 28x28"
+                     " images only"),
     "count mismatch": ("t10k-labels-idx1-ubyte.gz",
                        hostile_inputs.labels_one_short,
                        r"holds \d+ labels but .*t10k-images-idx3-ubyte.gz"
@@ -139,3 +148,25 @@ def test_traceback_on_request(tmp_path):
       env={**os.environ, "MNIST_DERIVED_TRACEBACK": "1"})
   assert proc.returncode == 1
   assert "Traceback" in proc.stderr and "IdxFormatError" in proc.stderr
+
+
+def test_a_manual_dir_that_does_not_exist_fails_at_once(tmp_path):
+  # Was: taken as absent, 3.5 minutes of download retries offline.
+  missing = tmp_path / "mnsit"
+  proc = subprocess.run(
+      [TFDS, "build", "--imports", "mnist_derived", "mnist_fg/mnist",
+       "--manual_dir", str(missing), "--data_dir", str(tmp_path / "data")],
+      capture_output=True, text=True, cwd=tmp_path, timeout=120)
+  assert proc.returncode == 1
+  assert "Traceback" not in proc.stderr
+  assert proc.stderr.strip().splitlines()[-1] == (
+      f"error: {missing}: the --manual_dir given does not exist")
+
+
+def test_importing_the_package_leaves_the_interpreter_alone():
+  code = ("import sys; hook = sys.excepthook;"
+          " import tensorflow_datasets.scripts.cli.main, mnist_derived;"
+          " print(sys.excepthook is hook)")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=True).stdout
+  assert out.strip() == "True"

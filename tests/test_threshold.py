@@ -28,6 +28,7 @@ def brute_force_threshold(image):
   return int(levels[np.flatnonzero(cost <= cost.min() * (1 + 1e-12))[0]])
 
 
+@pytest.mark.slow
 def test_matches_brute_force_on_every_real_image(real_images):
   ours = geometry.tss_thresholds(real_images)
   brute = np.array([brute_force_threshold(im) for im in real_images])
@@ -84,3 +85,13 @@ def test_obeys_definition_on_any_images(images):
 def test_few_levels_with_many_ties(images):
   expected = [brute_force_threshold(im) for im in images]
   np.testing.assert_array_equal(geometry.tss_thresholds(images), expected)
+
+
+def test_empty_batch_gives_empty_thresholds_like_its_siblings():
+  # Was a reshape error; masks, boxes and circles already took empty batches.
+  empty = np.zeros((0, 28, 28), np.uint8)
+  thresholds = geometry.tss_thresholds(empty)
+  assert thresholds.shape == (0,) and thresholds.dtype == np.int32
+  assert geometry.foreground_masks(empty).shape == (0, 28, 28)
+  assert geometry.tight_boxes(empty).shape == (0, 4)
+  assert geometry.min_enclosing_circles(empty).shape == (0, 3)

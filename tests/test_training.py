@@ -13,26 +13,26 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from mnist_derived.core import errors
+from mnist_derived.evaluation.score import Evaluator
 from training import cli
 from training import data
 from training import runner
 from tests.builder_testing import TinyMosaic  # noqa: F401  (registers it)
+from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
+# Builds or trains in subprocesses: minutes, not seconds (pytest -m "not slow" skips).
+pytestmark = pytest.mark.slow
 
-DATASETS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist",
-            "mosaic": "mnist_mosaic_tiny/2x2"}
+
+DATASETS = DUMMY_BUILDS
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-  path = tmp_path_factory.mktemp("tfds")
-  config = tfds.download.DownloadConfig(manual_dir=str(DUMMY_DATA))
-  for name in DATASETS.values():
-    tfds.builder(name, data_dir=path).download_and_prepare(
-        download_config=config)
-  return path
+@pytest.fixture
+def data_dir(dummy_data_dir):
+  return dummy_data_dir
 
 
 def _losses(run):
@@ -58,6 +58,13 @@ def test_train_saves_a_model_that_evaluate_reproduces(task, data_dir, tmp_path):
   for key, value in again.items():
     if key in report:
       assert report[key] == pytest.approx(value), key
+  # So does mnist-derived-score's Evaluator on the saved predictions file.
+  scored = Evaluator(DATASETS[task], data_dir=data_dir).evaluate(
+      run / "predictions-test.npz")
+  for key, value in scored.items():
+    if key in report and key not in ("dataset", "examples"):
+      assert report[key] == value, key
+  assert report["provenance"]["commit"] and report["provenance"]["versions"]
   assert not list(run.glob(".*partial*"))
 
 
@@ -120,7 +127,16 @@ def test_training_from_an_array_record_data_source(tmp_path):
   assert report["input_pipeline"] == "data_source"
   losses = _losses(run)
   assert len(losses) == 3 and losses[-1] < losses[0]
-  assert 0 <= report["accuracy"] <= 1
+  # The reported accuracy is the saved model's, recomputed here from the
+  # test split as tfds.load reads it.
+  model = keras.saving.load_model(run / "model.keras")
+  source = tfds.data_source("mnist_circles/mnist", split="test",
+                            data_dir=tmp_path)
+  test = [source[i] for i in range(len(source))]
+  images = np.stack([ex["image"] for ex in test])
+  predicted = np.argmax(model.predict(images, verbose=0)["label"], -1)
+  assert report["accuracy"] == pytest.approx(
+      np.mean(predicted == np.array([ex["label"] for ex in test])))
 
 
 def test_cli_evaluate_prints_metrics(data_dir, tmp_path, capsys):
@@ -159,3 +175,62 @@ def test_killed_training_resumes_where_it_stopped(data_dir, tmp_path):
 
 def _losses_or_empty(run):
   return (run / runner.LOG_FILE).exists() and _losses(run)
+
+
+def _settings(run):
+  return json.loads((run / runner.RUN_FILE).read_text())
+
+
+def test_a_used_run_folder_is_never_mixed_with_another_run(data_dir, tmp_path):
+  run = tmp_path / "run"
+  first = runner.train("fg", run, data_dir=data_dir, epochs=2, batch_size=8,
+                       dataset=DATASETS["fg"], verbose=0)
+  # Other settings into the same folder: refused, folder untouched.
+  before = (run / "model.keras").read_bytes()
+  with pytest.raises(errors.InputError,
+                     match="holds another run .settings differ in epochs.;"
+                     " pass --overwrite"):
+    runner.train("fg", run, data_dir=data_dir, epochs=1, batch_size=8,
+                 dataset=DATASETS["fg"], verbose=0)
+  assert (run / "model.keras").read_bytes() == before
+  # With overwrite: a fresh run whose files all describe the new model.
+  lines = []
+  runner.prepare_run_folder(run, {**_settings(run), "epochs": 1},
+                            overwrite=True, say=lines.append)
+  assert lines and "starting afresh" in lines[0]
+  second = runner.train("fg", run, data_dir=data_dir, epochs=1, batch_size=8,
+                        dataset=DATASETS["fg"], verbose=0, overwrite=True)
+  assert second["epochs"] == 1 and len(_losses(run)) == 1
+  assert json.loads((run / "metrics.json").read_text()) == second
+  model = keras.saving.load_model(run / "model.keras")
+  again = runner.evaluate("fg", run / "model.keras", data_dir=data_dir,
+                          dataset=DATASETS["fg"])
+  assert again["mean_image_jaccard"] == second["mean_image_jaccard"]
+  assert model.count_params() == first["parameters"]
+
+
+def test_the_same_finished_run_again_starts_afresh_with_a_line(tmp_path):
+  settings = {"task": "fg", "epochs": 1}
+  run = tmp_path / "run"
+  assert not runner.prepare_run_folder(run, settings, say=print)
+  (run / runner.LOG_FILE).write_text("epoch,loss\n0,1.0\n")
+  lines = []
+  assert not runner.prepare_run_folder(run, settings, say=lines.append)
+  assert "starting afresh" in lines[0] and not (run / runner.LOG_FILE).exists()
+  (run / runner.BACKUP_DIR).mkdir()  # an interrupted run: resumed
+  assert runner.prepare_run_folder(run, settings, say=lines.append)
+
+
+def test_training_an_unbuilt_dataset_says_how_to_build_it(tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "-m", "training", "train", "fg", "--out",
+       str(tmp_path / "run"), "--data_dir", str(tmp_path / "nothing")],
+      capture_output=True, text=True, cwd=REPO, timeout=300)
+  assert proc.returncode == 1
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last == (f"error: mnist_fg/mnist is not built in {tmp_path / 'nothing'}:"
+                  " build it first with `tfds build --imports mnist_derived"
+                  f" mnist_fg/mnist --data_dir {tmp_path / 'nothing'}"
+                  " --manual_dir <your MNIST folder>`")
+  assert "Traceback" not in proc.stderr
+  assert not (tmp_path / "run").exists()

@@ -33,16 +33,24 @@ def built_builder(dataset, data_dir=None):
   """The TFDS builder of a built dataset ('name/config'), or an InputError."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   import mnist_derived  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  verbosity = logging.get_verbosity()
+  # TFDS warns that an unbuilt folder has no dataset_info.json; the error
+  # below says it better.
+  logging.set_verbosity(logging.ERROR)
   try:
     builder = tfds.builder(dataset, data_dir=data_dir)
+    prepared = builder.is_prepared()
   except (tfds.core.registered.DatasetNotFoundError, ValueError) as e:
     raise errors.InputError(
         f"{dataset}: {str(e).strip().splitlines()[0]}") from None
-  if not builder.is_prepared():
+  finally:
+    logging.set_verbosity(verbosity)
+  if not prepared:
+    root = pathlib.Path(builder.data_dir).parents[2]  # <root>/name/config/version
     raise errors.InputError(
-        f"{dataset} is not built in {builder.data_dir}: build it first with `"
-        + BUILD_HINT.format(dataset=dataset, data_dir=pathlib.Path(builder.data_dir).parents[2])
-        + "`")
+        f"{dataset} is not built in {root}: build it first with `"
+        + BUILD_HINT.format(dataset=dataset, data_dir=root) + "`")
   return builder
 
 

@@ -11,7 +11,7 @@ number agrees, in the same order. Shard count, file format (tfrecord or
 array_record), Beam or not, and the PNG encoder's bytes do not change it.
 
 The fingerprints of the default configs built from real MNIST are published
-in FINGERPRINTS.json beside this file and in the README; the command says
+in mnist_derived/FINGERPRINTS.json and in the README; the command says
 whether a build matches them.
 """
 
@@ -26,7 +26,8 @@ import tensorflow_datasets as tfds
 
 from mnist_derived.core import cli_support
 
-PUBLISHED = pathlib.Path(__file__).with_name("FINGERPRINTS.json")
+# Beside the package root, where setup.cfg ships it.
+PUBLISHED = pathlib.Path(__file__).parents[1] / "FINGERPRINTS.json"
 
 
 def _leaves(example, prefix=""):

@@ -33,43 +33,63 @@ class Scoring:
 
   arrays: tuple  # names a predictions file holds besides `index`
   truth: tuple  # features of the dataset the scores need
-  score: Callable  # (path, predictions sorted by index, truth, info) -> dict
+  # (path, predictions, number of examples, DatasetInfo) -> checked arrays;
+  # needs no ground truth, so a bad file is refused before any is read
+  check: Callable
+  score: Callable  # (checked predictions, truth, DatasetInfo) -> scores
 
 
 def _num_classes(info, feature):
   return info.features[feature].num_classes
 
 
-def _score_fg(path, pred, truth, info):
+def _mask_shape(info, n):
+  return (n, *info.features["mask"].shape[:2])
+
+
+def _check_fg(path, pred, n, info):
   mask = preds_lib.binary_mask(path, "mask", pred["mask"])
-  preds_lib.check_shape(path, "mask", mask, truth["mask"].shape[:3])
-  return metrics.foreground_scores(mask, truth["mask"][..., 0])
+  preds_lib.check_shape(path, "mask", mask, _mask_shape(info, n))
+  return {"mask": mask}
 
 
-def _score_circles(path, pred, truth, info):
-  n = len(truth["label"])
+def _score_fg(pred, truth, info):
+  del info
+  return metrics.foreground_scores(pred["mask"], truth["mask"][..., 0])
+
+
+def _check_circles(path, pred, n, info):
   preds_lib.check_shape(path, "label", pred["label"], (n,))
   preds_lib.check_class_ids(path, "label", pred["label"],
                             _num_classes(info, "label"))
-  circles = preds_lib.circles(path, "circle", pred["circle"], n)
+  return {"label": pred["label"],
+          "circle": preds_lib.circles(path, "circle", pred["circle"], n)}
+
+
+def _score_circles(pred, truth, info):
   height, width = info.features["image"].shape[:2]
-  return metrics.circle_scores(pred["label"], truth["label"], circles,
+  return metrics.circle_scores(pred["label"], truth["label"], pred["circle"],
                                truth["circle"], height, width)
 
 
-def _score_mosaic(path, pred, truth, info):
-  preds_lib.check_shape(path, "mask", pred["mask"], truth["mask"].shape[:3])
-  num_classes = _num_classes(info, "mask")
-  preds_lib.check_class_ids(path, "mask", pred["mask"], num_classes)
+def _check_mosaic(path, pred, n, info):
+  preds_lib.check_shape(path, "mask", pred["mask"], _mask_shape(info, n))
+  preds_lib.check_class_ids(path, "mask", pred["mask"],
+                            _num_classes(info, "mask"))
+  return {"mask": pred["mask"]}
+
+
+def _score_mosaic(pred, truth, info):
   return metrics.mosaic_scores(pred["mask"], truth["mask"][..., 0],
-                               num_classes)
+                               _num_classes(info, "mask"))
 
 
 SCORINGS = {
-    "mnist_fg": Scoring(("mask",), ("mask",), _score_fg),
+    "mnist_fg": Scoring(("mask",), ("mask",), _check_fg, _score_fg),
     "mnist_circles": Scoring(("label", "circle"), ("label", "circle"),
-                             _score_circles),
-    "mnist_mosaic": Scoring(("mask",), ("mask",), _score_mosaic),
+                             _check_circles, _score_circles),
+    "mnist_mosaic": Scoring(("mask",), ("mask",), _check_mosaic,
+                            _score_mosaic),
 }
 
 
@@ -88,7 +108,10 @@ def score_arrays(builder, predictions, truth, path="<predictions>"):
   `index`); truth: {feature: array} as the dataset decodes them. The scorer
   and `training` both end here.
   """
-  return scoring_of(builder).score(path, predictions, truth, builder.info)
+  scoring = scoring_of(builder)
+  n = len(truth[scoring.truth[0]])
+  checked = scoring.check(path, predictions, n, builder.info)
+  return scoring.score(checked, truth, builder.info)
 
 
 def load_truth(builder, split, features):
@@ -113,8 +136,6 @@ class Evaluator:
   """Scores predictions of one split of a built mnist_derived dataset."""
 
   def __init__(self, dataset, split="test", data_dir=None):
-    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-    import mnist_derived  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
     self.dataset, self.split = dataset, split
     self.builder = cli_support.built_builder(dataset, data_dir)
     self.scoring = scoring_of(self.builder)
@@ -122,12 +143,15 @@ class Evaluator:
       raise errors.InputError(
           f"{dataset}: no split {split!r}; it has"
           f" {', '.join(sorted(self.builder.info.splits))}")
-    self.truth = load_truth(self.builder, split, self.scoring.truth)
-    del tfds
+    self.num_examples = self.builder.info.splits[split].num_examples
+    self._truth = None
 
   @property
-  def num_examples(self):
-    return len(self.truth["index"])
+  def truth(self):
+    """The split's ground truth by index, read on first use."""
+    if self._truth is None:
+      self._truth = load_truth(self.builder, self.split, self.scoring.truth)
+    return self._truth
 
   def evaluate(self, predictions, path="<predictions>"):
     """Scores a predictions file (path) or a {name: array} dict.
@@ -148,7 +172,10 @@ class Evaluator:
             path, f"'{name}' has {predictions[name].shape[:1] or 'no'} rows,"
             f" 'index' has {self.num_examples}")
     ordered = {name: predictions[name][order] for name in self.scoring.arrays}
-    scores = score_arrays(self.builder, ordered, self.truth, path)
+    # Every check passes before the truth is read (and TensorFlow imported).
+    checked = self.scoring.check(path, ordered, self.num_examples,
+                                 self.builder.info)
+    scores = self.scoring.score(checked, self.truth, self.builder.info)
     return {"dataset": f"{self.builder.name}/{self.builder.builder_config.name}"
                        f"/{self.builder.version}",
             "split": self.split, "examples": self.num_examples, **scores}

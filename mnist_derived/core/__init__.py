@@ -1,0 +1,1 @@
+"""The builder framework: sources, IDX files, generation, encoding, errors."""
