@@ -65,17 +65,22 @@ def check_names(path, arrays, expected):
                            f" exactly: {wanted})")
 
 
+def refuse_values(path, name, array, bad, what):
+  """Refuses `array` where `bad` holds: '<name> holds N <what>, first v'."""
+  if bad.any():
+    raise PredictionsError(path, f"'{name}' holds {int(bad.sum())} {what},"
+                           f" first {array[bad][0]}")
+
+
 def check_index(path, index, num_examples, split):
   """Returns the order that sorts predictions by index; index must be a
   permutation of range(num_examples)."""
   if _kind(index) not in "iu" or index.ndim != 1:
     raise PredictionsError(path, f"'index' must be a 1-D integer array, got"
                            f" {index.dtype} {index.shape}")
-  outside = (index < 0) | (index >= num_examples)
-  if outside.any():
-    raise PredictionsError(
-        path, f"'index' holds {int(outside.sum())} unknown indices (the"
-        f" {split} split has 0..{num_examples - 1}), first {index[outside][0]}")
+  refuse_values(path, "index", index, (index < 0) | (index >= num_examples),
+                f"unknown indices (the {split} split has"
+                f" 0..{num_examples - 1})")
   counts = np.bincount(index, minlength=num_examples)
   if (counts > 1).any():
     first = int(np.argmax(counts > 1))
@@ -108,11 +113,8 @@ def check_class_ids(path, name, array, num_classes):
   if _kind(array) not in "iu":
     raise PredictionsError(path, f"'{name}' must hold integer class ids, got"
                            f" {array.dtype}")
-  bad = (array < 0) | (array >= num_classes)
-  if bad.any():
-    raise PredictionsError(
-        path, f"'{name}' holds {int(bad.sum())} class ids outside"
-        f" [0, {num_classes}), first {array[bad][0]}")
+  refuse_values(path, name, array, (array < 0) | (array >= num_classes),
+                f"class ids outside [0, {num_classes})")
 
 
 def binary_mask(path, name, array):
@@ -121,19 +123,13 @@ def binary_mask(path, name, array):
   if kind == "b":
     return array
   if kind in "iu":
-    bad = (array != 0) & (array != 1)
-    if bad.any():
-      raise PredictionsError(
-          path, f"'{name}' holds {int(bad.sum())} values other than 0 and 1,"
-          f" first {array[bad][0]}")
+    refuse_values(path, name, array, (array != 0) & (array != 1),
+                  "values other than 0 and 1")
     return array == 1
   if kind == "f":
     check_finite(path, name, array)
-    bad = (array < 0) | (array > 1)
-    if bad.any():
-      raise PredictionsError(
-          path, f"'{name}' holds {int(bad.sum())} probabilities outside"
-          f" [0, 1], first {array[bad][0]}")
+    refuse_values(path, name, array, (array < 0) | (array > 1),
+                  "probabilities outside [0, 1]")
     return array >= 0.5
   raise PredictionsError(path, f"'{name}' must be bool, 0/1 integers or float"
                          f" probabilities, got {array.dtype}")
