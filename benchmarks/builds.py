@@ -120,17 +120,16 @@ def profile(name, manual_dir, data_dir, build_seconds):
   """Seconds of each build phase, run alone (see the module docstring)."""
   builder = tfds.builder(name, data_dir=data_dir)
   config = builder.builder_config
-  dl_manager = tfds.download.DownloadManager(
-      download_dir=data_dir, manual_dir=manual_dir,
-      manual_dir_instructions=sources.MANUAL_DOWNLOAD_INSTRUCTIONS)
+  dl_manager = tfds.download.DownloadManager(download_dir=data_dir)
   splits = {}
   phases = {"read": _timed(lambda: splits.update(
-      sources.load_splits(dl_manager, config.source)))}
+      sources.load_splits(manual_dir, dl_manager, config.source)))}
 
   spent = collections.defaultdict(float)
   examples = []
   def make_all_chunks():
-    for split, (images, labels) in splits.items():
+    for split, source_split in builder.split_sources(config).items():
+      images, labels = splits[source_split]
       total = builder.num_examples(config, split, len(images))
       for start, stop in generation.chunk_bounds(total):
         examples.extend(example for _, example in builder.examples_of_chunk(

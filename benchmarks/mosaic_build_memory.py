@@ -28,6 +28,7 @@ name, scale, manual_dir, data_dir, mode = sys.argv[1], int(sys.argv[2]), sys.arg
 base = MnistMosaic.builder_configs[name]
 config = dataclasses.replace(base, name=f"{name}_x{scale}",
                              num_train=base.num_train * scale,
+                             num_validation=base.num_validation * scale,
                              num_test=base.num_test * scale)
 start = time.perf_counter()
 builder = tfds.builder("mnist_mosaic", config=config, data_dir=data_dir)
@@ -35,16 +36,19 @@ dl_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
 if mode == "build":
   builder.download_and_prepare(download_config=dl_config)
 else:  # the generator alone
-  from mnist_derived.core import sources
-  dl = tfds.download.DownloadManager(download_dir=data_dir, manual_dir=manual_dir,
-                                     manual_dir_instructions="-")
-  for split, (images, labels) in sources.load_splits(dl, config.source).items():
-    for _ in builder._generate_examples(split, images, labels):
+  from mnist_derived.core import generation, sources
+  dl = tfds.download.DownloadManager(download_dir=data_dir)
+  source_splits = sources.load_splits(manual_dir, dl, config.source)
+  for split, source_split in builder.split_sources(config).items():
+    images, labels = source_splits[source_split]
+    bounds = generation.chunk_bounds(
+        builder.num_examples(config, split, len(images)))
+    for _ in builder._generate_examples(split, images, labels, bounds):
       pass
 print(json.dumps({
     "mode": mode,
     "config": config.name,
-    "mosaics": config.num_train + config.num_test,
+    "mosaics": config.num_train + config.num_validation + config.num_test,
     "seconds": round(time.perf_counter() - start, 1),
     "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
 }))

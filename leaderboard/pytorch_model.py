@@ -18,6 +18,7 @@ from torch import nn
 from mnist_derived import loaders
 
 DATASETS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist"}
+CIRCLE_WEIGHT = 10.0
 
 
 def conv_block(inputs, outputs):
@@ -64,8 +65,11 @@ def loss_of(task, model, batch):
     return nn.functional.binary_cross_entropy_with_logits(
         model(images(batch)), batch["mask"].permute(0, 3, 1, 2).float())
   logits, circle = model(images(batch))
+  # Normalised circle errors are hundredths: weight them up beside the
+  # cross-entropy, or the circle head barely moves in a few epochs.
   return (nn.functional.cross_entropy(logits, batch["label"])
-          + nn.functional.l1_loss(circle, batch["circle_normalized"]))
+          + CIRCLE_WEIGHT * nn.functional.l1_loss(circle,
+                                                   batch["circle_normalized"]))
 
 
 def predictions_of(task, model, batch):

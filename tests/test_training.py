@@ -65,6 +65,12 @@ def test_train_saves_a_model_that_evaluate_reproduces(task, data_dir, tmp_path):
     if key in report and key not in ("dataset", "examples"):
       assert report[key] == value, key
   assert report["provenance"]["commit"] and report["provenance"]["versions"]
+  # Re-scoring into the results file keeps its figures, adds provenance.
+  runner.evaluate(task, run / "model.keras", data_dir=data_dir,
+                  dataset=DATASETS[task], results=tmp_path / "result.json")
+  refreshed = json.loads((tmp_path / "result.json").read_text())
+  assert refreshed.pop("evaluation_provenance")["versions"]
+  assert refreshed == report
   assert not list(run.glob(".*partial*"))
 
 

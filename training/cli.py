@@ -45,6 +45,8 @@ def _evaluate_parser(parser):
   parser.add_argument("--model", required=True, help="a saved .keras model")
   parser.add_argument("--split", default="test")
   parser.add_argument("--out", help="write evaluation JSON and figure here")
+  parser.add_argument("--results", help="a results JSON of `train` to refresh"
+                      " with these scores")
 
 
 def _run_train(args, command):
@@ -65,7 +67,8 @@ def _run_evaluate(args, command):
   with cli_support.one_line_errors():
     scores = runner.evaluate(args.task, args.model, split=args.split,
                              data_dir=args.data_dir, limit=args.limit,
-                             out=args.out, dataset=args.dataset)
+                             out=args.out, dataset=args.dataset,
+                             results=args.results)
   print(json.dumps(scores, indent=2, sort_keys=True))
 
 

@@ -55,7 +55,12 @@ def save_npz_atomically(path, arrays):
 
 
 def provenance():
-  """The code and library versions a result comes from."""
+  """The code and library versions a result comes from.
+
+  `uncommitted_changes` lists the package files (mnist_derived/, training/,
+  setup.cfg) that differ from the commit; changes elsewhere (tests, docs)
+  cannot move a result.
+  """
   repo = pathlib.Path(__file__).resolve().parents[1]
 
   def git(*args):
@@ -67,10 +72,12 @@ def provenance():
 
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  status = git("status", "--porcelain", "--untracked-files=no")
+  status = git("status", "--porcelain", "--untracked-files=no", "--",
+               "mnist_derived", "training", "setup.cfg")
   return {
       "commit": git("rev-parse", "HEAD"),
-      "uncommitted_changes": None if status is None else bool(status),
+      "uncommitted_changes": None if status is None else sorted(
+          line[3:] for line in status.splitlines()),
       "versions": {
           "mnist-derived": mnist_derived.__version__,
           "python": platform.python_version(),
@@ -170,6 +177,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "seed": seed, "limit": limit, "input_pipeline": input_pipeline,
   }
   builder = cli_support.built_builder(dataset, data_dir)
+  code = provenance()  # what this run executes, before anything can change
   out = pathlib.Path(out)
   prepare_run_folder(out, settings, overwrite,
                      say=print if verbose else lambda line: None)
@@ -214,7 +222,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "train_examples": train_examples,
       "parameters": int(best.count_params()),
       "command": command,
-      "provenance": provenance(),
+      "provenance": code,
   }
   if "class_iou" in scores:
     report["class_iou"] = scores["class_iou"]
@@ -242,12 +250,15 @@ def check_model_fits(model, model_path, task_name, info):
 
 
 def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
-             out=None, dataset=None):
+             out=None, dataset=None, results=None):
   """Scores a saved model on a split with `mnist_derived.evaluation`.
 
   With `out`: writes `evaluation-<split>.json`, the predictions as a
   predictions file `predictions-<split>.npz` (which `mnist-derived-score`
   scores to the same figures) and a figure `predictions-<split>.png`.
+  With `results` (a file `train --results` wrote): refreshes its scores with
+  this code's, and records this code as `evaluation_provenance`, so a
+  change to the scoring regenerates results without retraining.
   """
   task = TASKS[task_name]
   dataset = dataset or task.dataset
@@ -281,4 +292,9 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
     figures.prediction_grid(task_name, model, first_examples,
                             out / f"predictions-{split}.png",
                             builder.info)
+  if results is not None:
+    report = json.loads(pathlib.Path(results).read_text())
+    report.update({k: v for k, v in scores.items() if k != "model"},
+                  evaluation_provenance=provenance())
+    write_json_atomically(report, results)
   return scores
