@@ -12,6 +12,7 @@ from mnist_derived import loaders
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
+from tests.test_score import SCORE
 
 torch = pytest.importorskip("torch")
 grain = pytest.importorskip("grain")
@@ -125,7 +126,7 @@ def test_a_pytorch_model_trains_and_is_scored(task, array_record_dir,
   assert "epoch 1: loss" in train.stdout
   name = DUMMY_BUILDS[task]
   proc = subprocess.run(
-      ["mnist-derived-score", name, "--predictions", str(path),
+      [SCORE, name, "--predictions", str(path),
        "--data_dir", str(array_record_dir)], capture_output=True, text=True,
       cwd=REPO)
   assert proc.returncode == 0, proc.stderr[-2000:]

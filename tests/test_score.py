@@ -1,6 +1,7 @@
 """mnist-derived-score: the real console script on dummy builds."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,8 +13,9 @@ import tensorflow_datasets as tfds
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import REPO
 
-SCORE = shutil.which("mnist-derived-score", path=str(
-    __import__("pathlib").Path(sys.executable).parent)) or "mnist-derived-score"
+# The console script installed beside this interpreter.
+SCORE = shutil.which("mnist-derived-score",
+                     path=os.path.dirname(sys.executable)) or "mnist-derived-score"
 # A console script only sees builders that are registered on import; the
 # tiny mosaic is a test builder, so the mosaic cases go through `-c`.
 _SCORE_WITH_TINY = ("import sys, tests.builder_testing;"
@@ -197,7 +199,7 @@ def test_bad_predictions_are_refused_in_one_line(truths, dummy_data_dir,
       np.save(path.with_suffix(".npy"), np.array([{"a": 1}], dtype=object))
       path.with_suffix(".npy").rename(path)
     else:
-      _save(path, **arrays) if False else np.savez(path, **arrays)
+      np.savez(path, **arrays)
     procs.append((name, "fg", path, phrase))
   for name, task, arrays, phrase in extra:
     path = tmp_path / f"{name.replace(' ', '_')}.npz"
