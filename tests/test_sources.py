@@ -153,11 +153,11 @@ def test_a_bug_on_the_download_path_is_not_called_a_download_failure():
 
 def test_every_download_url_has_a_registered_checksum():
   from mnist_derived import MnistCircles, MnistFg, MnistMosaic
-  for builder in (MnistFg, MnistCircles, MnistMosaic):
-    registered = set(builder.url_infos)
+  for dataset in (MnistFg, MnistCircles, MnistMosaic):
+    registered = set(dataset.url_infos)
     for source in sources.SOURCES.values():
       for name in sources.ALL_FILES:
-        assert source.url + name in registered, (builder.name, source.name)
+        assert source.url + name in registered, (dataset.name, source.name)
 
 
 def test_load_splits_rejects_bad_labels(tmp_path):

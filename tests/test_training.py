@@ -1,7 +1,6 @@
 """The training package on dummy data: tiny models, real tfds.load input."""
 
 import csv
-import dataclasses
 import json
 import signal
 import subprocess
