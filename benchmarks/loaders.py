@@ -7,9 +7,10 @@ One pass over the split, batched, each reader in a process of its own (torch
 and TensorFlow do not share a process well), in one run:
 
 * tf.data: `tfds.load` of a tfrecord build, decoded, batched, prefetched
-  (what `training` uses, without its cache);
+  (what `training` uses, without its cache and without TFDS's auto-cache);
 * torch: `loaders.torch_loader` with 2 worker processes (forkserver);
-* grain: `loaders.grain_dataset(...).batch()` read by 2 threads.
+* grain: `loaders.grain_dataset(...).batch()` read by 2 threads (grain's
+  worker processes need absl flags parsed, which a plain script lacks).
 
 Prints examples/s of each and the ratios to tf.data.
 """
@@ -22,7 +23,10 @@ import sys
 READERS = {
     "tf.data": """
 import tensorflow as tf, tensorflow_datasets as tfds, mnist_derived
-ds = tfds.load(DATASET, split=SPLIT, data_dir=DATA_DIR).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+# No auto-cache: every pass decodes, as the other readers do.
+ds = tfds.load(DATASET, split=SPLIT, data_dir=DATA_DIR,
+               read_config=tfds.ReadConfig(try_autocache=False)
+               ).batch(BATCH).prefetch(tf.data.AUTOTUNE)
 def one_pass():
   return sum(len(b["index"]) for b in ds.as_numpy_iterator())
 """,
