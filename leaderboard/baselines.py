@@ -39,26 +39,28 @@ def main():
 
   fg = _split("mnist_fg/mnist", "test", ("image",), args.data_dir)
   images = fg["image"][..., 0]
-  np.savez_compressed(out / "fg-all-background.npz", index=fg["index"],
-                      mask=np.zeros_like(images, dtype=bool))
-  np.savez_compressed(out / "fg-fixed-threshold.npz", index=fg["index"],
-                      mask=images >= 128)
+  save = cli_support.save_npz_atomically
+  save(out / "fg-all-background.npz",
+       {"index": fg["index"], "mask": np.zeros_like(images, dtype=bool)})
+  save(out / "fg-fixed-threshold.npz",
+       {"index": fg["index"], "mask": images >= 128})
 
   train = _split("mnist_circles/mnist", "train", ("label", "circle"),
                  args.data_dir)
   test = _split("mnist_circles/mnist", "test", (), args.data_dir)
   n = len(test["index"])
-  np.savez_compressed(
-      out / "circles-mean.npz", index=test["index"],
-      label=np.full(n, np.argmax(np.bincount(train["label"]))),
-      circle=np.tile(train["circle"].astype(np.float64).mean(axis=0), (n, 1)))
+  save(out / "circles-mean.npz", {
+      "index": test["index"],
+      "label": np.full(n, np.argmax(np.bincount(train["label"]))),
+      "circle": np.tile(train["circle"].astype(np.float64).mean(axis=0),
+                        (n, 1))})
 
   mosaic = _split("mnist_mosaic/2x2", "test", (), args.data_dir)
   shape = cli_support.built_builder(
       "mnist_mosaic/2x2", args.data_dir).info.features["mask"].shape[:2]
-  np.savez_compressed(out / "mosaic-all-background.npz",
-                      index=mosaic["index"],
-                      mask=np.zeros((len(mosaic["index"]), *shape), np.uint8))
+  save(out / "mosaic-all-background.npz", {
+      "index": mosaic["index"],
+      "mask": np.zeros((len(mosaic["index"]), *shape), np.uint8)})
   print(f"wrote {', '.join(sorted(p.name for p in out.glob('*.npz')))} in {out}")
 
 

@@ -15,7 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnist_derived import geometry
 from mnist_derived import loaders
+from mnist_derived.core import cli_support
 
 DATASETS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist"}
 CIRCLE_WEIGHT = 10.0
@@ -77,8 +79,7 @@ def predictions_of(task, model, batch):
     if task == "fg":
       return {"mask": torch.sigmoid(model(images(batch)))[:, 0].numpy()}
     logits, circle = model(images(batch))
-  scale = np.array([28, 28, 14 * np.sqrt(2)])  # the dataset's normalisation
-  circle = circle.numpy().astype(np.float64) * scale
+  circle = geometry.denormalize_circles(circle.numpy(), 28, 28)
   circle[:, 2] = np.maximum(circle[:, 2], 0)
   return {"label": logits.argmax(dim=1).numpy(), "circle": circle}
 
@@ -121,8 +122,8 @@ def main(argv=None):
     for name, value in [("index", batch["index"].numpy()),
                         *predictions_of(args.task, model, batch).items()]:
       arrays.setdefault(name, []).append(value)
-  np.savez_compressed(args.out, **{k: np.concatenate(v)
-                                   for k, v in arrays.items()})
+  cli_support.save_npz_atomically(
+      args.out, {k: np.concatenate(v) for k, v in arrays.items()})
   print(f"trained in {time.perf_counter() - start:.0f} s;"
         f" {sum(p.numel() for p in model.parameters())} parameters;"
         f" predictions in {args.out}")

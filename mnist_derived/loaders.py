@@ -21,28 +21,17 @@ import numpy as np
 
 from mnist_derived.core import cli_support
 from mnist_derived.core import errors
-
-
-def _dtypes(features):
-  """{feature path: (numpy dtype, shape)} of a FeaturesDict, nested by '/'."""
-  out = {}
-
-  def walk(info, prefix):
-    for key, value in info.items():
-      if isinstance(value, dict):
-        walk(value, f"{prefix}{key}/")
-      else:
-        out[f"{prefix}{key}"] = np.dtype(value.np_dtype)
-
-  walk(features.get_tensor_info(), "")
-  return out
+from mnist_derived.core import fingerprint
 
 
 def _as_arrays(example, dtypes, prefix=""):
-  """An example with every leaf a numpy array of its feature's dtype."""
-  return {key: _as_arrays(value, dtypes, f"{prefix}{key}/")
+  """An example with every leaf a numpy array of its feature's dtype.
+
+  dtypes: `fingerprint.feature_dtypes`, keyed by "/feature/subfeature".
+  """
+  return {key: _as_arrays(value, dtypes, f"{prefix}/{key}")
           if isinstance(value, dict)
-          else np.asarray(value, dtype=dtypes[f"{prefix}{key}"])
+          else np.asarray(value, dtype=dtypes[f"{prefix}/{key}"])
           for key, value in example.items()}
 
 
@@ -70,7 +59,7 @@ class ExampleSource:
                               f" {', '.join(sorted(builder.info.splits))}")
     self.dataset, self.split, self._data_dir = dataset, split, data_dir
     self._num_examples = builder.info.splits[split].num_examples
-    self._dtypes = _dtypes(builder.info.features)
+    self._dtypes = fingerprint.feature_dtypes(builder.info.features)
     self._reader, self._reader_pid = None, None
 
   def _source(self):

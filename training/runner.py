@@ -47,13 +47,6 @@ def write_json_atomically(obj, path):
       path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def save_npz_atomically(path, arrays):
-  path = pathlib.Path(path)
-  partial = path.with_name(f".{path.stem}.partial.npz")
-  np.savez_compressed(partial, **arrays)
-  os.replace(partial, path)
-
-
 def provenance():
   """The code and library versions a result comes from.
 
@@ -285,7 +278,8 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(scores, out / f"evaluation-{split}.json")
-    save_npz_atomically(out / f"predictions-{split}.npz", predictions)
+    cli_support.save_npz_atomically(out / f"predictions-{split}.npz",
+                                    predictions)
     first_examples = next(iter(data.scoring_pipeline(
         dataset, split, PREDICTION_FIGURE_EXAMPLES, data_dir,
         limit=PREDICTION_FIGURE_EXAMPLES)))

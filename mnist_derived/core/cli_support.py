@@ -54,6 +54,16 @@ def built_builder(dataset, data_dir=None):
   return builder
 
 
+def save_npz_atomically(path, arrays):
+  """np.savez_compressed beside `path`, then a rename: never a half-written
+  predictions file."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  path = pathlib.Path(path)
+  partial = path.with_name(f".{path.stem}.partial.npz")
+  np.savez_compressed(partial, **arrays)
+  os.replace(partial, path)
+
+
 def write_text_atomically(path, text):
   """Writes beside `path`, then renames: never a half-written file."""
   path = pathlib.Path(path)

@@ -119,7 +119,11 @@ def load_truth(builder, split, features):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   keys = ("index", *features)
   if builder.info.file_format == tfds.core.FileFormat.ARRAY_RECORD:
-    source = builder.as_data_source(split=split)
+    # data_source takes no PartialDecoding: leave the unscored images as PNG.
+    skip = {name: tfds.decode.SkipDecoding()
+            for name, feature in builder.info.features.items()
+            if name not in keys and isinstance(feature, tfds.features.Image)}
+    source = builder.as_data_source(split=split, decoders=skip)
     rows = [source[i] for i in range(len(source))]
     columns = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}
   else:
