@@ -22,12 +22,14 @@ def dummy_split_sizes(source=sources.DEFAULT_SOURCE):
 
 
 class TinyMosaic(MnistMosaic):
-  """mnist_mosaic's 2x2 config with a few dozen mosaics, for fast tests."""
+  """mnist_mosaic's 2x2 and scatter_scaled configs with a few dozen
+  mosaics, for fast tests."""
 
   name = "mnist_mosaic_tiny"
   BUILDER_CONFIGS = [
-      dataclasses.replace(MnistMosaic.builder_configs["2x2"], num_train=40,
+      dataclasses.replace(MnistMosaic.builder_configs[name], num_train=40,
                           num_validation=6, num_test=12)
+      for name in ("2x2", "scatter_scaled")
   ]
 
 

@@ -48,6 +48,8 @@ def dummy_mnist():
 # tiny mosaic config (tests.builder_testing.TinyMosaic).
 DUMMY_BUILDS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist",
                 "mosaic": "mnist_mosaic_tiny/2x2"}
+# A scattered mosaic with scaled digits, built beside them (no training task).
+DUMMY_SCATTER = "mnist_mosaic_tiny/scatter_scaled"
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +59,7 @@ def dummy_data_dir(tmp_path_factory):
   import tests.builder_testing  # noqa: F401  (registers the tiny mosaic)
   path = tmp_path_factory.mktemp("tfds")
   config = tfds.download.DownloadConfig(manual_dir=str(DUMMY_DATA))
-  for name in DUMMY_BUILDS.values():
+  for name in [*DUMMY_BUILDS.values(), DUMMY_SCATTER]:
     tfds.builder(name, data_dir=path).download_and_prepare(
         download_config=config)
   return path

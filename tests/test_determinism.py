@@ -23,7 +23,8 @@ def _canonical_records(path):
 
 
 @pytest.mark.parametrize("name", ["mnist_fg/kmnist", "mnist_circles/mnist",
-                                  "mnist_mosaic_tiny/2x2"])
+                                  "mnist_mosaic_tiny/2x2",
+                                  "mnist_mosaic_tiny/scatter_scaled"])
 def test_builds_in_two_processes_write_the_same_examples(name, tmp_path):
   first = build_in_new_process(name, tmp_path / "a")
   second = build_in_new_process(name, tmp_path / "b")

@@ -30,7 +30,8 @@ def _record_files(data_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_mosaic_tiny/2x2"])
+@pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_mosaic_tiny/2x2",
+                                  "mnist_mosaic_tiny/scatter_scaled"])
 def test_shards_file_format_and_beam_keep_the_fingerprint(tmp_path, name):
   plain = _build(name, tmp_path / "plain")
   sharded = _build(name, tmp_path / "sharded", "array_record", num_shards=3)

@@ -1,7 +1,8 @@
 """Checks of datasets built in full from real MNIST (run by .ci/run).
 
 Set MNIST_DERIVED_DATA_DIR to a TFDS data dir where `tfds build` has written
-mnist_fg/mnist, mnist_circles/mnist and mnist_mosaic/2x2 from real MNIST; the
+mnist_fg/mnist, mnist_circles/mnist, mnist_mosaic/2x2 and the scattered
+mnist_mosaic configs from real MNIST; the
 tests skip otherwise. Every value is checked against the raw IDX files with
 independent tools (skimage, OpenCV), not against this package's own code.
 """
@@ -16,6 +17,9 @@ import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders)
 from mnist_derived.core import fingerprint
+from tests.export_checks import assert_same_example
+from tests.export_checks import records_as_rows
+from tests.scatter_reference import check_scatter_example
 
 DATA_DIR = os.environ.get("MNIST_DERIVED_DATA_DIR")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -135,9 +139,68 @@ def test_mnist_mosaic_in_full(real_mnist, split):
           / 56, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_circles/mnist",
-                                  "mnist_mosaic/2x2"])
+SCATTER_LAYOUTS = ["scatter", "scatter_m2nist", "scatter_scaled"]
+
+
+@pytest.mark.parametrize("layout", SCATTER_LAYOUTS)
+def test_scattered_mosaics_follow_the_rules(real_mnist, layout):
+  images, labels = real_mnist["test"]
+  builder = tfds.builder(f"mnist_mosaic/{layout}", data_dir=DATA_DIR)
+  config = builder.builder_config
+  assert builder.info.splits["test"].num_examples == config.num_test
+  ds = builder.as_dataset(split="test", shuffle_files=False).take(2000)
+  counts = []
+  for ex in tfds.as_numpy(ds):
+    check_scatter_example(ex, images, labels, config)
+    counts.append(ex["num_digits"])
+  assert set(counts) == set(range(config.min_digits, config.max_digits + 1))
+
+
+@pytest.mark.parametrize("name", [
+    "mnist_fg/mnist", "mnist_circles/mnist", "mnist_mosaic/2x2",
+    *(f"mnist_mosaic/{layout}" for layout in SCATTER_LAYOUTS)])
 def test_full_builds_match_the_published_fingerprints(name):
   builder = tfds.builder(name, data_dir=DATA_DIR)
   assert fingerprint.builder_fingerprints(builder) == (
       fingerprint.published_fingerprints()[fingerprint.builder_key(builder)])
+
+
+@pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_mosaic/2x2"])
+def test_exports_of_the_real_test_split(name, tmp_path):
+  # Parquet read by `datasets`, Croissant by mlcroissant, COCO by
+  # pycocotools: every one of the 10000 test examples equals tfds.load's.
+  import datasets  # pylint: disable=g-import-not-at-top
+  import mlcroissant as mlc  # pylint: disable=g-import-not-at-top
+  from pycocotools.coco import COCO  # pylint: disable=g-import-not-at-top
+  from mnist_derived.export import cli  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / "parquet"
+  for fmt in ("parquet", "croissant"):
+    assert cli.main([name, "--format", fmt, "--out", str(folder), "--split",
+                     "test", "--data_dir", DATA_DIR]) == 0
+  want = {int(ex["index"]): ex for ex in tfds.as_numpy(
+      tfds.load(name, split="test", data_dir=DATA_DIR))}
+  rows = datasets.load_dataset(str(folder), split="test")
+  assert len(rows) == len(want) == 10000
+  for row in rows:
+    assert_same_example(row, want[row["index"]])
+  croissant = mlc.Dataset(jsonld=str(folder / "croissant.json"))
+  assert not croissant.metadata.ctx.issues.warnings
+  seen = 0
+  for row in records_as_rows(croissant.records(record_set="test")):
+    assert_same_example(row, want[row["index"]])
+    seen += 1
+  assert seen == 10000
+  if name.startswith("mnist_mosaic"):
+    assert cli.main([name, "--format", "coco", "--out", str(tmp_path / "coco"),
+                     "--split", "test", "--data_dir", DATA_DIR]) == 0
+    coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_test.json"))
+    assert len(coco.getImgIds()) == 10000
+    for index, ex in want.items():
+      anns = coco.loadAnns(coco.getAnnIds(imgIds=[index]))
+      instances = ex["instances"][..., 0]
+      assert len(anns) == (np.unique(instances) > 0).sum()
+      for ann in anns:
+        pixels = coco.annToMask(ann).astype(bool)
+        owners = np.unique(instances[pixels])
+        assert len(owners) == 1 and (instances == owners[0]).sum() == ann["area"]
+        assert ex["objects"]["label"][owners[0] - 1] + 1 == ann["category_id"]

@@ -3,12 +3,15 @@
     mnist-derived-score mnist_fg/mnist --predictions preds.npz [--split test]
         [--data_dir DIR] [--json scores.json]
 
+    mnist-derived-score mnist_mosaic/scatter --detections results.json
+
 prints one JSON object of scores. `Evaluator` does the same from Python:
 
     evaluator = Evaluator("mnist_circles/mnist", split="test")
     scores = evaluator.evaluate({"index": ..., "label": ..., "circle": ...})
 
-The predictions format is in `predictions`; every score in `metrics`.
+The predictions format is in `predictions`, every score in `metrics`;
+detections (COCO results files) and their AP in `detections`.
 Ground truth is read from the TFDS build (TensorFlow is imported then, never
 by `metrics` or `predictions`).
 """
@@ -149,6 +152,7 @@ class Evaluator:
           f" {', '.join(sorted(self.builder.info.splits))}")
     self.num_examples = self.builder.info.splits[split].num_examples
     self._truth = None
+    self._coco = None
 
   @property
   def truth(self):
@@ -185,13 +189,37 @@ class Evaluator:
             "split": self.split, "examples": self.num_examples, **scores}
 
 
+  def evaluate_detections(self, path):
+    """Scores a COCO results file of a mosaic dataset: AP, AP50, AP75 per
+    kind of geometry (bbox, segm), by pycocotools against the split's COCO
+    export."""
+    from mnist_derived.evaluation import detections as det_lib  # pylint: disable=g-import-not-at-top
+    from mnist_derived.export import coco  # pylint: disable=g-import-not-at-top
+    coco.check_exportable(self.builder)
+    if self._coco is None:
+      self._coco = coco.ground_truth(self.builder, self.split)
+    image_ids = {image["id"] for image in self._coco["images"]}
+    category_ids = {c["id"] for c in self._coco["categories"]}
+    found, iou_types = det_lib.load_detections(
+        path, image_ids, category_ids,
+        self.builder.info.features["image"].shape[:2])
+    return {"dataset": f"{self.builder.name}/{self.builder.builder_config.name}"
+                       f"/{self.builder.version}",
+            "split": self.split, "examples": self.num_examples,
+            "detections": len(found),
+            **det_lib.coco_scores(self._coco, found, iou_types)}
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(
       prog="mnist-derived-score",
       description="Score a predictions .npz against a built mnist_derived"
       " dataset; prints the scores as one JSON object.")
   parser.add_argument("dataset", help="e.g. mnist_fg/mnist")
-  parser.add_argument("--predictions", required=True, help="predictions .npz")
+  given = parser.add_mutually_exclusive_group(required=True)
+  given.add_argument("--predictions", help="predictions .npz")
+  given.add_argument("--detections", help="COCO results .json (mosaic"
+                     " datasets): scored as AP, AP50, AP75 by pycocotools")
   parser.add_argument("--split", default="test")
   cli_support.add_data_dir(parser)
   parser.add_argument("--json", help="also write the scores to this file")
@@ -200,8 +228,12 @@ def main(argv=None):
                                    types=(preds_lib.PredictionsError,)):
     with cli_support.one_line_errors(exit_code=1):
       evaluator = Evaluator(args.dataset, args.split, args.data_dir)
-    scores = {**evaluator.evaluate(args.predictions),
-              "predictions": args.predictions}
+    if args.detections:
+      scores = {**evaluator.evaluate_detections(args.detections),
+                "detections_file": args.detections}
+    else:
+      scores = {**evaluator.evaluate(args.predictions),
+                "predictions": args.predictions}
   text = json.dumps(scores, indent=2, sort_keys=True)
   if args.json:
     cli_support.write_text_atomically(args.json, text + "\n")

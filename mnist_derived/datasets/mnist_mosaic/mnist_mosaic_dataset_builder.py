@@ -1,4 +1,5 @@
-"""mnist_mosaic: grids of MNIST-format digits with class and instance masks."""
+"""mnist_mosaic: grids or scatterings of MNIST-format digits, with class and
+instance masks."""
 
 import dataclasses
 import functools
@@ -11,23 +12,22 @@ from mnist_derived import geometry
 from mnist_derived.core import builder
 from mnist_derived.core import encoding
 from mnist_derived.core import sources
+from mnist_derived.datasets.mnist_mosaic import scatter
 
 CELL_HEIGHT, CELL_WIDTH = sources.IMAGE_SHAPE[:2]
 BACKGROUND_NAME = "background"
-VERSION = tfds.core.Version("2.0.0")
+VERSION = tfds.core.Version("2.1.0")
 
 
 @dataclasses.dataclass(eq=False)
-class MosaicConfig(builder.SourceConfig):
-  """A source, a grid shape and how many mosaics each split gets.
+class MosaicSplits(builder.SourceConfig):
+  """What every mosaic config shares: the source and each split's count.
 
   `validation` mosaics draw only from a seeded `validation_fraction` of the
   source train split that `train` mosaics never use; `test` mosaics draw
   from the source test split.
   """
 
-  grid_rows: int = 2
-  grid_cols: int = 2
   num_train: int = 60_000
   num_validation: int = 6_000
   num_test: int = 10_000
@@ -36,22 +36,98 @@ class MosaicConfig(builder.SourceConfig):
   version: object = VERSION
 
   @property
-  def cells(self):
-    return self.grid_rows * self.grid_cols
-
-  @property
   def num_mosaics(self):
     return {"train": self.num_train, "validation": self.num_validation,
             "test": self.num_test}
 
 
+@dataclasses.dataclass(eq=False)
+class MosaicConfig(MosaicSplits):
+  """A grid of digits: rows x cols cells of 28x28, one digit in each."""
+
+  grid_rows: int = 2
+  grid_cols: int = 2
+
+  @property
+  def cells(self):
+    return self.grid_rows * self.grid_cols
+
+  @property
+  def canvas(self):
+    return (self.grid_rows * CELL_HEIGHT, self.grid_cols * CELL_WIDTH)
+
+  @property
+  def max_objects(self):
+    return self.cells
+
+
+@dataclasses.dataclass(eq=False)
+class ScatterConfig(MosaicSplits):
+  """Digits placed freely on a canvas (see `scatter.py` for the rules).
+
+  Each example gets a uniform number of digits in [min_digits, max_digits],
+  each resized (when the scale range is not 1) to a side drawn uniformly
+  among the integers in [28 min_scale, 28 max_scale], placed at a uniform
+  position with its cell inside the canvas, so that no two digits'
+  foreground boxes share more than `max_overlap` of the smaller box.
+  """
+
+  canvas_height: int = 64
+  canvas_width: int = 64
+  min_digits: int = 0
+  max_digits: int = 4
+  max_overlap: float = 0.3
+  min_scale: float = 1.0
+  max_scale: float = 1.0
+
+  def __post_init__(self):
+    super().__post_init__()
+    largest = int(np.floor(CELL_HEIGHT * self.max_scale + 1e-9))
+    if not 0 <= self.min_digits <= self.max_digits:
+      raise ValueError(f"{self.name}: need 0 <= min_digits <= max_digits")
+    if not 0 < self.min_scale <= self.max_scale:
+      raise ValueError(f"{self.name}: need 0 < min_scale <= max_scale")
+    if largest > min(self.canvas):
+      raise ValueError(f"{self.name}: a {largest}-pixel digit does not fit"
+                       f" a {self.canvas_height}x{self.canvas_width} canvas")
+    if not 0 <= self.max_overlap <= 1:
+      raise ValueError(f"{self.name}: max_overlap is a fraction in [0, 1]")
+
+  @property
+  def canvas(self):
+    return (self.canvas_height, self.canvas_width)
+
+  @property
+  def max_objects(self):
+    return self.max_digits
+
+
 def _config(source, rows, cols, **counts):
-  # MNIST configs are named by their grid alone: "2x2" is the default.
+  # MNIST configs are named by their layout alone: "2x2" is the default.
   grid = f"{rows}x{cols}"
-  name = grid if source == sources.DEFAULT_SOURCE else f"{source}_{grid}"
   return MosaicConfig(
-      name=name, source=source, grid_rows=rows, grid_cols=cols,
-      description=f"{grid} mosaics of {source} digits.", **counts)
+      name=_config_name(source, grid), source=source, grid_rows=rows,
+      grid_cols=cols, description=f"{grid} mosaics of {source} digits.",
+      **counts)
+
+
+def _config_name(source, layout):
+  return layout if source == sources.DEFAULT_SOURCE else f"{source}_{layout}"
+
+
+# The scattered layouts: MultiMNIST-like (0 to 4 digits, empty canvases
+# included), M2NIST's 64x84 canvas with 1 to 3 digits, and scaled digits.
+SCATTER_LAYOUTS = {
+    "scatter": dict(
+        description="0 to 4 digits scattered on a 64x64 canvas"),
+    "scatter_m2nist": dict(
+        canvas_width=84, min_digits=1, max_digits=3,
+        description="1 to 3 digits scattered on a 64x84 canvas (M2NIST's)"),
+    "scatter_scaled": dict(
+        min_scale=0.6, max_scale=1.4,
+        description="0 to 4 digits resized by 0.6 to 1.4 (17 to 39 pixels),"
+                    " scattered on a 64x64 canvas"),
+}
 
 
 # 60000/10000 mosaics use every test image exactly 4 times (2x2) and give a
@@ -63,6 +139,12 @@ BUILDER_CONFIGS = [
         (3, 3, {"num_train": 40_000, "num_validation": 4_000,
                 "num_test": 10_000}),
     ]
+    for source in sources.SOURCES
+] + [
+    ScatterConfig(name=_config_name(source, layout), source=source,
+                  **dict(fields, description=f"{fields['description']}, of"
+                         f" {source} digits."))
+    for layout, fields in SCATTER_LAYOUTS.items()
     for source in sources.SOURCES
 ]
 
@@ -109,22 +191,43 @@ def source_permutation(num_sources, seed, split, draw_pass):
   return perm
 
 
-def draw_source_indices(pool, cells, seed, split, start, stop):
-  """Source indices of mosaics [start, stop): int64 (stop - start, cells).
+def draw_from_stream(pool, seed, split, first, last):
+  """Source indices at positions [first, last) of a split's draw stream.
 
-  The cells of all mosaics, in order, read consecutive positions of a stream
-  of permutations of the pool: every pass uses each source once, so sources
-  are drawn without replacement within a pass and all are used equally often.
-  Mosaic i depends only on (seed, split, i), whatever the sharding.
+  The stream is a sequence of permutations of the pool, one per pass: every
+  pass uses each source once, so sources are drawn without replacement
+  within a pass and all are used equally often.
   """
-  positions = np.arange(start * cells, stop * cells, dtype=np.int64)
+  positions = np.arange(first, last, dtype=np.int64)
   passes = positions // len(pool)
   indices = np.empty_like(positions)
   for draw_pass in np.unique(passes):
     in_pass = passes == draw_pass
     perm = source_permutation(len(pool), seed, split, int(draw_pass))
     indices[in_pass] = pool[perm[positions[in_pass] % len(pool)]]
-  return indices.reshape(stop - start, cells)
+  return indices
+
+
+def draw_source_indices(pool, cells, seed, split, start, stop):
+  """Source indices of grid mosaics [start, stop): int64 (stop - start, cells).
+
+  The cells of all mosaics, in order, read consecutive positions of the
+  split's draw stream (`draw_from_stream`), so mosaic i depends only on
+  (seed, split, i), whatever the sharding.
+  """
+  return draw_from_stream(pool, seed, split, start * cells,
+                          stop * cells).reshape(stop - start, cells)
+
+
+@functools.lru_cache(maxsize=8)
+def scatter_offsets(config, split):
+  """Draw-stream position of each scattered example's first digit, and one
+  past the last example's: int64 (num + 1,), read-only."""
+  counts = scatter.digit_counts(config.num_mosaics[split], config.min_digits,
+                                config.max_digits, config.seed, split)
+  offsets = np.concatenate([[0], np.cumsum(counts)])
+  offsets.flags.writeable = False
+  return offsets
 
 
 def tile(cells, grid_rows, grid_cols):
@@ -152,8 +255,112 @@ def object_boxes(cell_boxes, grid_rows, grid_cols):
   return normalized.reshape(boxes.shape)
 
 
+def _example(index, image, mask, instances, objects):
+  return index, {
+      "image": encoding.png_bytes(image),
+      "mask": encoding.png_bytes(mask),
+      "instances": encoding.png_bytes(instances),
+      "objects": objects,
+      "num_digits": len(objects["label"]),
+      "index": index,
+  }
+
+
+def grid_examples(config, split, images, labels, start, stop):
+  """Examples [start, stop) of a grid config: [(index, example)]."""
+  pool = source_pool(len(images), config.seed, split,
+                     config.validation_fraction)
+  indices = draw_source_indices(pool, config.cells, config.seed, split,
+                                start, stop)
+  cells = images[indices]
+  cell_labels = labels[indices]
+  # Each cell's TSS mask, made from the chunk's own cells, so a chunk needs
+  # nothing but its split: valued d + 1 in the class mask, k + 1 (the
+  # cell's object number) in the instance mask.
+  foreground = geometry.foreground_masks(
+      cells.reshape(-1, CELL_HEIGHT, CELL_WIDTH)).reshape(cells.shape)
+  class_masks = foreground * (cell_labels + 1)[:, :, None, None].astype(
+      np.uint8)
+  object_ids = np.arange(1, config.cells + 1, dtype=np.uint8)
+  instance_masks = foreground * object_ids[None, :, None, None]
+  cell_boxes = geometry.tight_boxes(
+      foreground.reshape(-1, CELL_HEIGHT, CELL_WIDTH)).reshape(
+          indices.shape + (4,))
+  grid = functools.partial(tile, grid_rows=config.grid_rows,
+                           grid_cols=config.grid_cols)
+  mosaics, masks, instances = grid(cells), grid(class_masks), grid(
+      instance_masks)
+  boxes = object_boxes(cell_boxes, config.grid_rows, config.grid_cols)
+  positions = cell_positions(config.grid_rows, config.grid_cols)
+  scales = np.ones(config.cells, np.float32)
+  return [_example(start + j, mosaics[j], masks[j], instances[j], {
+      "bbox": boxes[j], "label": cell_labels[j], "index": indices[j],
+      "position": positions, "scale": scales,
+  }) for j in range(stop - start)]
+
+
+def _scaled_cells(images, sides):
+  """Each image resized to its side, with its TSS foreground mask and the
+  mask's tight box (masks computed in one batch per side)."""
+  cells = [scatter.resize_digit(image, side)
+           for image, side in zip(images, sides)]
+  masks = [None] * len(cells)
+  boxes = np.empty((len(cells), 4), np.int64)
+  for side in np.unique(sides):
+    same = np.flatnonzero(sides == side)
+    batch = np.stack([cells[k] for k in same])
+    foreground = geometry.foreground_masks(batch).astype(bool)
+    boxes[same] = geometry.tight_boxes(foreground)
+    for k, fg in zip(same, foreground):
+      masks[k] = fg
+  return cells, masks, boxes
+
+
+def scatter_examples(config, split, images, labels, start, stop):
+  """Examples [start, stop) of a scatter config: [(index, example)].
+
+  Example i takes the digits at positions offsets[i]..offsets[i+1] of the
+  split's draw stream, and its sides and positions from a stream keyed by
+  (seed, split, i); so it depends only on (seed, split, i).
+  """
+  pool = source_pool(len(images), config.seed, split,
+                     config.validation_fraction)
+  offsets = scatter_offsets(config, split)
+  indices = draw_from_stream(pool, config.seed, split, offsets[start],
+                             offsets[stop])
+  rngs = [scatter.example_stream(config.seed, split, i)
+          for i in range(start, stop)]
+  counts = np.diff(offsets[start:stop + 1])
+  sides = np.concatenate([
+      scatter.digit_sides(n, config.min_scale, config.max_scale, rng)
+      for n, rng in zip(counts, rngs)] + [np.zeros(0, np.int64)])
+  cells, masks, fg_boxes = _scaled_cells(images[indices], sides)
+  examples = []
+  for j, (rng, first, last) in enumerate(
+      zip(rngs, offsets[start:stop] - offsets[start],
+          offsets[start + 1:stop + 1] - offsets[start])):
+    digits = np.arange(first, last)
+    positions, kept = scatter.place(sides[digits], fg_boxes[digits],
+                                    config.canvas, config.max_overlap, rng)
+    digits = digits[kept]
+    image, owners = scatter.compose([cells[k] for k in digits],
+                                    [masks[k] for k in digits], positions,
+                                    config.canvas)
+    digit_labels = labels[indices[digits]]
+    classes = np.concatenate([[0], digit_labels + 1]).astype(np.uint8)
+    boxes = geometry.normalized_boxes(
+        scatter.owned_boxes(owners, len(digits)), *config.canvas)
+    examples.append(_example(start + j, image, classes[owners], owners, {
+        "bbox": boxes.reshape(-1, 4), "label": digit_labels,
+        "index": indices[digits], "position": positions.astype(np.int32),
+        "scale": (sides[digits] / CELL_HEIGHT).astype(np.float32),
+    }))
+  return examples
+
+
 class Builder(builder.SourceBuilder):
-  """Segmentation and detection: a grid of digits -> class and instance masks."""
+  """Segmentation and detection: digits in a grid or scattered -> class and
+  instance masks, boxes."""
 
   VERSION = VERSION
   RELEASE_NOTES = {
@@ -163,13 +370,16 @@ class Builder(builder.SourceBuilder):
                " the top-level `labels` and `indices` (now `objects/label`,"
                " `objects/index`). Adds a `validation` split drawn from 10%"
                " of the source train digits, which `train` no longer uses.",
+      "2.1.0": "Adds the scattered configs (`scatter`, `scatter_m2nist`,"
+               " `scatter_scaled`, for every source) and `num_digits`. The"
+               " grid configs' images, masks and objects are unchanged.",
   }
   BUILDER_CONFIGS = BUILDER_CONFIGS
 
   def _info(self):
     config = self.builder_config
     source = sources.SOURCES[config.source]
-    shape = (config.grid_rows * CELL_HEIGHT, config.grid_cols * CELL_WIDTH, 1)
+    shape = config.canvas + (1,)
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict({
             "image": tfds.features.Image(shape=shape),
@@ -189,8 +399,11 @@ class Builder(builder.SourceBuilder):
                     shape=(2,), dtype=np.int32,
                     doc="(row, column) of the placed cell's top-left pixel"),
                 "scale": tfds.features.Scalar(
-                    dtype=np.float32, doc="Resize factor of the digit"),
-            }, length=config.cells),
+                    dtype=np.float32, doc="Side of the placed cell / 28"),
+            }, length=config.max_objects
+               if isinstance(config, MosaicConfig) else None),
+            "num_digits": tfds.features.Scalar(
+                dtype=np.int32, doc="Number of objects"),
             "index": tfds.features.Scalar(
                 dtype=np.int64, doc="Position in the split"),
         }),
@@ -209,37 +422,6 @@ class Builder(builder.SourceBuilder):
 
   @classmethod
   def examples_of_chunk(cls, config, split, images, labels, start, stop):
-    pool = source_pool(len(images), config.seed, split,
-                       config.validation_fraction)
-    indices = draw_source_indices(pool, config.cells, config.seed, split,
-                                  start, stop)
-    cells = images[indices]
-    cell_labels = labels[indices]
-    # Each cell's TSS mask, made from the chunk's own cells, so a chunk needs
-    # nothing but its split: valued d + 1 in the class mask, k + 1 (the
-    # cell's object number) in the instance mask.
-    foreground = geometry.foreground_masks(
-        cells.reshape(-1, CELL_HEIGHT, CELL_WIDTH)).reshape(cells.shape)
-    class_masks = foreground * (cell_labels + 1)[:, :, None, None].astype(
-        np.uint8)
-    object_ids = np.arange(1, config.cells + 1, dtype=np.uint8)
-    instance_masks = foreground * object_ids[None, :, None, None]
-    cell_boxes = geometry.tight_boxes(
-        foreground.reshape(-1, CELL_HEIGHT, CELL_WIDTH)).reshape(
-            indices.shape + (4,))
-    grid = functools.partial(tile, grid_rows=config.grid_rows,
-                             grid_cols=config.grid_cols)
-    mosaics, masks, instances = grid(cells), grid(class_masks), grid(
-        instance_masks)
-    boxes = object_boxes(cell_boxes, config.grid_rows, config.grid_cols)
-    positions = cell_positions(config.grid_rows, config.grid_cols)
-    scales = np.ones(config.cells, np.float32)
-    return [(start + j, {
-        "image": encoding.png_bytes(mosaics[j]),
-        "mask": encoding.png_bytes(masks[j]),
-        "instances": encoding.png_bytes(instances[j]),
-        "objects": {"bbox": boxes[j], "label": cell_labels[j],
-                    "index": indices[j], "position": positions,
-                    "scale": scales},
-        "index": start + j,
-    }) for j in range(stop - start)]
+    layout = (scatter_examples if isinstance(config, ScatterConfig)
+              else grid_examples)
+    return layout(config, split, images, labels, start, stop)

@@ -1,0 +1,119 @@
+"""COCO export of mosaic datasets: detection and instance segmentation.
+
+    images/<split>/<index>.png           the example's image (the build's PNG)
+    annotations/instances_<split>.json   COCO's `images`, `annotations`,
+                                         `categories`
+
+Conventions: an image's `id` is the example's `index`; category d + 1 is
+class d (as in the class masks), named after the source's class; an
+annotation is one object of `objects` that owns at least one pixel of
+`instances` (an object that owns none, such as a blank source image, has no
+box or mask and is left out). Its `segmentation` is the uncompressed RLE of
+exactly the pixels it owns (COCO's column-major runs, starting with
+background), `area` their count, `bbox` their tight box as [x, y, width,
+height] in pixels along pixel edges (the pixel at column j, row i spans
+[j, j + 1) x [i, i + 1)), `iscrowd` 0. Annotation ids start at 1 (COCOeval
+reads 0 as "unmatched").
+"""
+
+import json
+
+import cv2
+import numpy as np
+
+from mnist_derived.core import errors
+from mnist_derived.export import reading
+
+
+def check_exportable(builder):
+  features = builder.info.features
+  if "instances" not in features or "objects" not in features:
+    raise errors.InputError(
+        f"{builder.name}/{builder.builder_config.name} has no instance masks"
+        " and objects: the coco export is for mnist_mosaic datasets")
+
+
+def rle(mask):
+  """COCO's uncompressed RLE of a 2-D boolean mask: {size, counts}.
+
+  counts alternate runs of 0s and 1s over the pixels in column-major order,
+  starting with a (possibly empty) run of 0s.
+  """
+  flat = np.asarray(mask, bool).T.ravel()
+  edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+  runs = np.diff(np.concatenate([[0], edges, [flat.size]]))
+  if flat.size and flat[0]:
+    runs = np.concatenate([[0], runs])
+  return {"size": list(mask.shape), "counts": runs.tolist()}
+
+
+def annotations_of(instances, labels, image_id, first_id):
+  """COCO annotations of one example's objects (see the module docstring)."""
+  annotations = []
+  for k, label in enumerate(labels):
+    owned = instances == k + 1
+    area = int(owned.sum())
+    if not area:
+      continue
+    rows, cols = np.nonzero(owned)
+    x, y = int(cols.min()), int(rows.min())
+    annotations.append({
+        "id": first_id + len(annotations), "image_id": image_id,
+        "category_id": int(label) + 1,
+        "bbox": [x, y, int(cols.max()) + 1 - x, int(rows.max()) + 1 - y],
+        "area": area, "iscrowd": 0, "segmentation": rle(owned),
+    })
+  return annotations
+
+
+def categories(builder):
+  names = builder.info.features["objects"]["label"].names
+  return [{"id": d + 1, "name": name, "supercategory":
+           builder.builder_config.source} for d, name in enumerate(names)]
+
+
+def ground_truth(builder, split, image_folder=None):
+  """The COCO dataset dict of a built split, streamed example by example.
+
+  With `image_folder`, also writes each image there as <index>.png (the
+  build's own PNG bytes).
+  """
+  check_exportable(builder)
+  height, width = builder.info.features["image"].shape[:2]
+  images, annotations = [], []
+  for example in reading.stream(builder, split):
+    index = int(example["index"])
+    file_name = f"{split}/{index}.png"
+    if image_folder is not None:
+      (image_folder / f"{index}.png").write_bytes(bytes(example["image"]))
+    images.append({"id": index, "file_name": file_name, "height": height,
+                   "width": width})
+    instances = cv2.imdecode(np.frombuffer(example["instances"], np.uint8),
+                             cv2.IMREAD_UNCHANGED)
+    annotations += annotations_of(instances, example["objects"]["label"],
+                                  index, len(annotations) + 1)
+  images.sort(key=lambda image: image["id"])
+  return {
+      "info": {"description": f"{builder.name}/{builder.builder_config.name}"
+                              f" {builder.version} {split}",
+               "version": str(builder.version)},
+      "images": images, "annotations": annotations,
+      "categories": categories(builder),
+  }
+
+
+def export(builder, out, split=None, overwrite=False):
+  """Writes the COCO export of a built mosaic dataset to `out`."""
+  check_exportable(builder)
+  counts = {}
+  with reading.atomic_folder(out, overwrite) as folder:
+    (folder / "annotations").mkdir()
+    for name in reading.splits_of(builder, split):
+      image_folder = folder / "images" / name
+      image_folder.mkdir(parents=True)
+      coco = ground_truth(builder, name, image_folder)
+      (folder / "annotations" / f"instances_{name}.json").write_text(
+          json.dumps(coco))
+      counts[name] = {"images": len(coco["images"]),
+                      "annotations": len(coco["annotations"])}
+  return {"format": "coco", "out": str(out), "splits": counts}

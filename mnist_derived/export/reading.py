@@ -1,0 +1,93 @@
+"""What the exporters share: streaming a built split, and atomic output."""
+
+import contextlib
+import os
+import pathlib
+import shutil
+import sys
+
+from mnist_derived.core import errors
+
+# tf.data batches decoded per step; a few MB whatever the split's size.
+_BATCH = 256
+
+
+def splits_of(builder, split=None):
+  """The splits to export: the one named, else all, in the builder's order."""
+  names = list(builder.info.splits)
+  if split is None:
+    return names
+  if split not in names:
+    raise errors.InputError(f"{builder.name}/{builder.builder_config.name}"
+                            f" has no split {split!r}; it has {names}")
+  return [split]
+
+
+def image_keys(features):
+  """Top-level image features (images and masks), stored as PNG."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  return [key for key, feature in features.items()
+          if isinstance(feature, tfds.features.Image)]
+
+
+def stream(builder, split):
+  """Yields the split's examples as numpy dicts, in index order of the files.
+
+  Image features stay the PNG bytes stored in the build (decoding and
+  re-encoding would only cost time); everything else is decoded as
+  `tfds.load` decodes it. Reads batch by batch: memory does not grow with
+  the split.
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  skip = {key: tfds.decode.SkipDecoding()
+          for key in image_keys(builder.info.features)}
+  ds = builder.as_dataset(split=split, shuffle_files=False, decoders=skip,
+                          read_config=tfds.ReadConfig(try_autocache=False))
+  for example in tfds.as_numpy(ds):
+    yield example
+
+
+@contextlib.contextmanager
+def atomic_folder(out, overwrite=False):
+  """Yields a hidden sibling folder of `out`; renames it to `out` on success.
+
+  An interrupted export leaves only the hidden `.<name>.partial` folder
+  (removed by the next export), never a folder at `out` that looks complete.
+  An existing `out` is an error unless `overwrite`.
+  """
+  out = pathlib.Path(out)
+  if out.exists() and not overwrite:
+    raise errors.InputFileError(out, "already exists; pass --overwrite to"
+                                " replace it")
+  out.parent.mkdir(parents=True, exist_ok=True)
+  partial = out.with_name(f".{out.name}.partial")
+  shutil.rmtree(partial, ignore_errors=True)
+  partial.mkdir()
+  try:
+    yield partial
+  except BaseException:
+    shutil.rmtree(partial, ignore_errors=True)
+    raise
+  if out.exists():
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(out, old)
+    os.replace(partial, out)
+    shutil.rmtree(old)
+  else:
+    os.replace(partial, out)
+
+
+def dataset_folder(builder):
+  """The builder's dataset folder (card, citations, tags, checksums).
+
+  The folder of the first class in its MRO defined beside a CITATIONS.bib,
+  so a subclass defined elsewhere (a test's smaller config) finds its
+  dataset's card.
+  """
+  for cls in type(builder).__mro__:
+    module = sys.modules.get(cls.__module__)
+    path = getattr(module, "__file__", None)
+    if path and (pathlib.Path(path).parent / "CITATIONS.bib").exists():
+      return pathlib.Path(path).parent
+  raise errors.InputError(f"{builder.name}: no dataset folder with a card")

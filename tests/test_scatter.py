@@ -1,0 +1,139 @@
+"""Scattered mosaics: placement, drawing, ownership and boxes, checked
+independently from the source images (tests/scatter_reference.py)."""
+
+import dataclasses
+
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder as mosaic
+from mnist_derived.datasets.mnist_mosaic import scatter
+from tests.scatter_reference import check_scatter_example
+
+LAYOUTS = sorted(mosaic.SCATTER_LAYOUTS)
+
+
+def _config(layout, **changes):
+  config = next(c for c in mosaic.BUILDER_CONFIGS if c.name == layout)
+  return dataclasses.replace(config, **changes)
+
+
+def _examples(config, split, images, labels, bounds):
+  """The builder's examples of chunks `bounds`, PNGs decoded as TFDS does."""
+  examples = [pair for start, stop in bounds
+              for pair in mosaic.Builder.examples_of_chunk(
+                  config, split, images, labels, start, stop)]
+  for _, ex in examples:
+    for key in ("image", "mask", "instances"):
+      ex[key] = tf.io.decode_png(ex[key], channels=1).numpy()
+  return examples
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_example_follows_the_rules(dummy_mnist, layout):
+  images, labels = dummy_mnist["test"]
+  config = _config(layout, num_test=60)
+  examples = _examples(config, "test", images, labels, [(0, 60)])
+  assert [key for key, _ in examples] == list(range(60))
+  for key, ex in examples:
+    assert ex["index"] == key
+    check_scatter_example(ex, images, labels, config)
+  counts = [ex["num_digits"] for _, ex in examples]
+  # Every count of the range occurs.
+  assert set(counts) == set(range(config.min_digits, config.max_digits + 1))
+  if config.max_scale == 1:  # and digits do overlap: fewer inked pixels
+    assert any((ex["image"] > 0).sum() < (images[ex["objects"]["index"]] > 0)
+               .sum() for _, ex in examples)
+
+
+@settings(max_examples=20, deadline=None)
+@given(hnp.arrays(np.uint8, (12, 28, 28),
+                  elements=st.sampled_from([0, 1, 128, 200, 255])),
+       st.sampled_from(LAYOUTS), st.floats(0, 1))
+def test_any_images_follow_the_rules(images, layout, max_overlap):
+  # Constant, empty and saturated digits, ties in brightness, any bound.
+  labels = np.arange(12, dtype=np.uint8) % 10
+  config = _config(layout, num_test=6, max_overlap=max_overlap)
+  for _, ex in _examples(config, "test", images, labels, [(0, 6)]):
+    check_scatter_example(ex, images, labels, config)
+
+
+def test_examples_do_not_depend_on_chunking(dummy_mnist):
+  images, labels = dummy_mnist["train"]
+  config = _config("scatter_scaled", num_train=13)
+  whole = _examples(config, "train", images, labels, [(0, 13)])
+  parts = _examples(config, "train", images, labels, [(0, 4), (4, 5), (5, 13)])
+  for (ka, a), (kb, b) in zip(whole, parts, strict=True):
+    assert ka == kb
+    for key in ("image", "mask", "instances", "index", "num_digits"):
+      np.testing.assert_array_equal(a[key], b[key])
+    for key in a["objects"]:
+      np.testing.assert_array_equal(a["objects"][key], b["objects"][key])
+
+
+def test_digits_are_drawn_without_replacement_within_a_pass(dummy_mnist):
+  images, labels = dummy_mnist["train"]
+  config = _config("scatter", num_train=200, num_validation=40)
+  pool = mosaic.source_pool(len(images), 0, "train", 0.1)
+  train = np.concatenate([ex["objects"]["index"] for _, ex in _examples(
+      config, "train", images, labels, [(0, 200)])])
+  validation = np.concatenate([ex["objects"]["index"] for _, ex in _examples(
+      config, "validation", images, labels, [(0, 40)])])
+  assert not np.intersect1d(train, validation).size
+  for p in range(len(train) // len(pool)):
+    assert sorted(train[p * len(pool):(p + 1) * len(pool)]) == list(pool)
+
+
+def test_example_streams_are_pinned():
+  # Counts, sides and positions of mnist_mosaic/scatter* 2.1.0: a change
+  # here changes every published scattered mosaic, so it needs a new version.
+  counts = scatter.digit_counts(6, 0, 4, 0, "test")
+  np.testing.assert_array_equal(counts, [4, 2, 2, 0, 4, 3])
+  rng = scatter.example_stream(0, "test", 1)
+  np.testing.assert_array_equal(scatter.digit_sides(2, 0.6, 1.4, rng),
+                                [22, 30])
+  raw = np.asarray(scatter.example_stream(0, "train", 5).random_raw(3),
+                   np.uint64)
+  np.testing.assert_array_equal(scatter.uniform_integers(raw, 0, 36),
+                                [1, 22, 21])
+
+
+def test_uniform_integers_cover_the_range_evenly():
+  raw = np.asarray(np.random.PCG64(1).random_raw(70_000), np.uint64)
+  values = scatter.uniform_integers(raw, 17, 23)
+  counts = np.bincount(values - 17)
+  assert values.min() == 17 and values.max() == 23 and len(counts) == 7
+  assert counts.min() > 9_500  # 10000 expected each
+
+
+def test_box_overlaps_match_a_pixel_count():
+  rng = np.random.default_rng(0)
+  corners = rng.integers(0, 12, size=(40, 2, 2))
+  boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+  boxes[0] = (5, 5, 4, 4)  # empty
+  got = scatter.box_overlaps(boxes, boxes)
+  grids = np.zeros((40, 12, 12), bool)
+  for k, (r0, c0, r1, c1) in enumerate(boxes):
+    grids[k, r0:r1 + 1, c0:c1 + 1] = True
+  inter = np.einsum("ahw,bhw->ab", grids.astype(int), grids.astype(int))
+  area = grids.sum(axis=(1, 2))
+  smaller = np.minimum(area[:, None], area[None, :])
+  expected = np.divide(inter, smaller, out=np.zeros(inter.shape),
+                       where=smaller > 0)
+  np.testing.assert_allclose(got, expected)
+
+
+@pytest.mark.parametrize("fields,problem", [
+    ({"min_digits": 3, "max_digits": 2}, "min_digits"),
+    ({"max_scale": 2.5}, "does not fit"),
+    ({"min_scale": 0}, "min_scale"),
+    ({"max_overlap": 1.5}, "max_overlap"),
+])
+def test_impossible_configs_are_refused(fields, problem):
+  with pytest.raises(ValueError, match=problem):
+    mosaic.ScatterConfig(name="bad", **fields)
