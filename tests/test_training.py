@@ -236,6 +236,20 @@ def test_training_an_unbuilt_dataset_says_how_to_build_it(tmp_path):
   assert last == (f"error: mnist_fg/mnist is not built in {tmp_path / 'nothing'}:"
                   " build it first with `tfds build --imports mnist_derived"
                   f" mnist_fg/mnist --data_dir {tmp_path / 'nothing'}"
-                  " --manual_dir <your MNIST folder>`")
+                  " --manual_dir <your MNIST folder>` (or add --manual_dir"
+                  " <your MNIST folder> to this command)")
   assert "Traceback" not in proc.stderr
   assert not (tmp_path / "run").exists()
+
+
+def test_training_with_manual_dir_builds_what_is_missing(tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "-m", "training", "train", "fg", "--out",
+       str(tmp_path / "run"), "--data_dir", str(tmp_path / "data"),
+       "--manual_dir", str(DUMMY_DATA), "--epochs", "1", "--limit", "64",
+       "--quiet"],
+      capture_output=True, text=True, cwd=REPO, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  built = tfds.builder("mnist_fg/mnist", data_dir=tmp_path / "data")
+  assert built.is_prepared()
+  assert json.loads(proc.stdout[proc.stdout.index("{"):])["examples"] > 0

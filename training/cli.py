@@ -15,6 +15,9 @@ from training.tasks import TASKS
 def _common(parser):
   parser.add_argument("task", choices=sorted(TASKS))
   cli_support.add_data_dir(parser)
+  parser.add_argument("--manual_dir", "--manual-dir", dest="manual_dir",
+                      help="build the dataset first, if it is not built, from"
+                      " the MNIST-format files in this folder")
   parser.add_argument("--dataset",
                       help="TFDS name/config to use instead of the task's, "
                       "e.g. mnist_fg/fashion_mnist or mnist_mosaic/3x3")
@@ -50,6 +53,7 @@ def _evaluate_parser(parser):
 
 
 def _run_train(args, command):
+  cli_support.import_tensorflow_quietly()
   from training import runner  # TensorFlow loads only once arguments parse
   with cli_support.one_line_errors():
     report = runner.train(
@@ -57,18 +61,20 @@ def _run_train(args, command):
         batch_size=args.batch_size, seed=args.seed, limit=args.limit,
         learning_rate=args.learning_rate, results=args.results,
         verbose=2 if args.quiet else 1, command=command, dataset=args.dataset,
-        input_pipeline=args.input, overwrite=args.overwrite)
+        input_pipeline=args.input, overwrite=args.overwrite,
+        manual_dir=args.manual_dir)
   print(json.dumps(report, indent=2, sort_keys=True))
 
 
 def _run_evaluate(args, command):
   del command
+  cli_support.import_tensorflow_quietly()
   from training import runner
   with cli_support.one_line_errors():
     scores = runner.evaluate(args.task, args.model, split=args.split,
                              data_dir=args.data_dir, limit=args.limit,
                              out=args.out, dataset=args.dataset,
-                             results=args.results)
+                             results=args.results, manual_dir=args.manual_dir)
   print(json.dumps(scores, indent=2, sort_keys=True))
 
 

@@ -9,11 +9,8 @@ import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from mnist_derived import show  # noqa: E402
 from mnist_derived.evaluation import metrics  # noqa: E402
-
-# One colour per mosaic class: background black, digits from tab10.
-_CLASS_COLOURS = np.concatenate(
-    [[[0, 0, 0]], plt.get_cmap("tab10")(np.arange(10))[:, :3]])
 
 
 def learning_curves(log_csv, path, title=""):
@@ -90,25 +87,18 @@ def _error_overlay(true, pred):
   return rgba
 
 
-def class_legend(fig, names):
-  """A legend of class colours under the figure."""
-  handles = [matplotlib.patches.Patch(color=_CLASS_COLOURS[i], label=name)
-             for i, name in enumerate(names)]
-  fig.legend(handles=handles, loc="lower center", ncol=min(6, len(names)),
-             fontsize=7, frameon=False)
-
-
 def _mosaic_grid(images, true, pred, path, class_names):
+  colours = show.class_colours(len(class_names))
   count = min(4, len(images))
   fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 6.2), squeeze=False)
   for i in range(count):
     for row, (picture, name) in enumerate([
-        (images[i], "image"), (_CLASS_COLOURS[true[i]], "truth"),
-        (_CLASS_COLOURS[pred[i]], "prediction")]):
+        (images[i], "image"), (colours[true[i]], "truth"),
+        (colours[pred[i]], "prediction")]):
       axes[row][i].imshow(picture, cmap="gray" if row == 0 else None)
       axes[row][i].set_title(name, fontsize=7)
       axes[row][i].axis("off")
   fig.tight_layout(rect=(0, 0.1, 1, 1))
-  class_legend(fig, class_names)
+  show.class_legend(fig, class_names, colours)
   fig.savefig(path, dpi=80)
   plt.close(fig)

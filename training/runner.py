@@ -150,7 +150,8 @@ def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
 
 def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
           limit=None, learning_rate=None, results=None, verbose=1,
-          command=None, dataset=None, input_pipeline="tfds", overwrite=False):
+          command=None, dataset=None, input_pipeline="tfds", overwrite=False,
+          manual_dir=None):
   """Trains, saves and scores one task's model; returns its test metrics.
 
   input_pipeline: "tfds" (tfds.load, tf.data) or "data_source"
@@ -169,7 +170,8 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "learning_rate": learning_rate or task.learning_rate,
       "seed": seed, "limit": limit, "input_pipeline": input_pipeline,
   }
-  builder = cli_support.built_builder(dataset, data_dir)
+  builder = cli_support.built_builder(dataset, data_dir, manual_dir,
+                                     can_build=True)
   code = provenance()  # what this run executes, before anything can change
   out = pathlib.Path(out)
   prepare_run_folder(out, settings, overwrite,
@@ -243,7 +245,7 @@ def check_model_fits(model, model_path, task_name, info):
 
 
 def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
-             out=None, dataset=None, results=None):
+             out=None, dataset=None, results=None, manual_dir=None):
   """Scores a saved model on a split with `mnist_derived.evaluation`.
 
   With `out`: writes `evaluation-<split>.json`, the predictions as a
@@ -255,7 +257,8 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
   """
   task = TASKS[task_name]
   dataset = dataset or task.dataset
-  builder = cli_support.built_builder(dataset, data_dir)
+  builder = cli_support.built_builder(dataset, data_dir, manual_dir,
+                                     can_build=True)
   model = keras.saving.load_model(model_path, safe_mode=True)
   check_model_fits(model, model_path, task_name, builder.info)
   predictions, truth = {}, {}

@@ -3,6 +3,8 @@
 import contextlib
 import os
 import pathlib
+import sys
+import tempfile
 
 from mnist_derived.core import errors
 
@@ -29,8 +31,14 @@ def one_line_errors(exit_code=1, types=(errors.InputError,)):
     errors.exit_with_one_line(e, exit_code)
 
 
-def built_builder(dataset, data_dir=None):
-  """The TFDS builder of a built dataset ('name/config'), or an InputError."""
+def built_builder(dataset, data_dir=None, manual_dir=None,
+                  can_build=False):
+  """The TFDS builder of a built dataset ('name/config'), or an InputError.
+
+  With `manual_dir`, an unbuilt dataset is built first from the source files
+  there (as `tfds build --manual_dir` would). `can_build` says the calling
+  command takes --manual_dir, so the error offers it.
+  """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   import mnist_derived  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
   from absl import logging  # pylint: disable=g-import-not-at-top
@@ -46,11 +54,17 @@ def built_builder(dataset, data_dir=None):
         f"{dataset}: {str(e).strip().splitlines()[0]}") from None
   finally:
     logging.set_verbosity(verbosity)
+  if not prepared and manual_dir is not None:
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    return builder
   if not prepared:
     root = pathlib.Path(builder.data_dir).parents[2]  # <root>/name/config/version
+    offer = (" (or add --manual_dir <your MNIST folder> to this command)"
+             if can_build else "")
     raise errors.InputError(
         f"{dataset} is not built in {root}: build it first with `"
-        + BUILD_HINT.format(dataset=dataset, data_dir=root) + "`")
+        + BUILD_HINT.format(dataset=dataset, data_dir=root) + "`" + offer)
   return builder
 
 
@@ -70,3 +84,37 @@ def write_text_atomically(path, text):
   partial = path.with_name(f".{path.name}.partial")
   partial.write_text(text)
   os.replace(partial, path)
+
+
+# Set by a user who wants TensorFlow's own start-up and C++ logs.
+TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
+
+
+def import_tensorflow_quietly():
+  """Imports TensorFlow without its start-up lines, unless they are asked for.
+
+  TensorFlow prints about eight lines at import and first use (oneDNN, CUDA
+  drivers, an `E0000 ... failed call to cuInit` on a machine without a GPU)
+  that say nothing about the command. Unless the user has set
+  TF_CPP_MIN_LOG_LEVEL (to 0 to see them all), this sets it to 3 (C++
+  errors off: Python exceptions are unaffected) and holds back what the
+  import writes to stderr, replaying it if the import fails.
+  """
+  if TF_LOG_LEVEL_ENV in os.environ or "tensorflow" in sys.modules:
+    return
+  os.environ[TF_LOG_LEVEL_ENV] = "3"
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as captured:
+    os.dup2(captured.fileno(), 2)
+    try:
+      import tensorflow  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
+      import tensorflow_datasets  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
+    except BaseException:
+      os.dup2(saved, 2)
+      captured.seek(0)
+      sys.stderr.write(captured.read().decode(errors="replace"))
+      raise
+    finally:
+      os.dup2(saved, 2)
+      os.close(saved)

@@ -115,6 +115,7 @@ def main(argv=None):
                       help="e.g. mnist_fg/mnist mnist_mosaic/2x2")
   cli_support.add_data_dir(parser)
   args = parser.parse_args(argv)
+  cli_support.import_tensorflow_quietly()
   published = published_fingerprints()
   mismatches = 0
   for name in args.datasets:

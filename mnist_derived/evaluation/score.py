@@ -224,6 +224,7 @@ def main(argv=None):
   cli_support.add_data_dir(parser)
   parser.add_argument("--json", help="also write the scores to this file")
   args = parser.parse_args(argv)
+  cli_support.import_tensorflow_quietly()
   with cli_support.one_line_errors(exit_code=2,
                                    types=(preds_lib.PredictionsError,)):
     with cli_support.one_line_errors(exit_code=1):

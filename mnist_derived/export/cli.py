@@ -42,6 +42,7 @@ def main(argv=None):
                       help="replace an existing --out folder")
   cli_support.add_data_dir(parser)
   args = parser.parse_args(argv)
+  cli_support.import_tensorflow_quietly()
   with cli_support.one_line_errors(types=(errors.InputError,)):
     export = _exporter(args.format)
     builder = cli_support.built_builder(args.dataset, args.data_dir)

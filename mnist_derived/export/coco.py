@@ -72,34 +72,68 @@ def categories(builder):
            builder.builder_config.source} for d, name in enumerate(names)]
 
 
-def ground_truth(builder, split, image_folder=None):
-  """The COCO dataset dict of a built split, streamed example by example.
+def coco_records(builder, split, image_folder=None):
+  """Yields (image entry, [annotations]) of a built split, example by example.
 
   With `image_folder`, also writes each image there as <index>.png (the
-  build's own PNG bytes).
+  build's own PNG bytes). Annotation ids count up from 1 in stream order.
   """
   check_exportable(builder)
   height, width = builder.info.features["image"].shape[:2]
-  images, annotations = [], []
+  next_id = 1
   for example in reading.stream(builder, split):
     index = int(example["index"])
-    file_name = f"{split}/{index}.png"
     if image_folder is not None:
       (image_folder / f"{index}.png").write_bytes(bytes(example["image"]))
-    images.append({"id": index, "file_name": file_name, "height": height,
-                   "width": width})
     instances = cv2.imdecode(np.frombuffer(example["instances"], np.uint8),
                              cv2.IMREAD_UNCHANGED)
-    annotations += annotations_of(instances, example["objects"]["label"],
-                                  index, len(annotations) + 1)
-  images.sort(key=lambda image: image["id"])
-  return {
-      "info": {"description": f"{builder.name}/{builder.builder_config.name}"
-                              f" {builder.version} {split}",
-               "version": str(builder.version)},
-      "images": images, "annotations": annotations,
-      "categories": categories(builder),
-  }
+    annotations = annotations_of(instances, example["objects"]["label"],
+                                 index, next_id)
+    next_id += len(annotations)
+    yield ({"id": index, "file_name": f"{split}/{index}.png",
+            "height": height, "width": width}, annotations)
+
+
+def _info(builder, split):
+  return {"description": f"{builder.name}/{builder.builder_config.name}"
+                         f" {builder.version} {split}",
+          "version": str(builder.version)}
+
+
+def ground_truth(builder, split):
+  """The COCO dataset dict of a built split, in memory (for scoring)."""
+  images, annotations = [], []
+  for image, anns in coco_records(builder, split):
+    images.append(image)
+    annotations += anns
+  return {"info": _info(builder, split), "images": images,
+          "annotations": annotations, "categories": categories(builder)}
+
+
+def write_annotations(builder, split, path, image_folder):
+  """Writes instances_<split>.json as the split streams by, in constant
+  memory: images and annotations go to two scratch files, joined at the end.
+  Returns (images, annotations) counts."""
+  scratch = [path.with_name(f".{path.stem}.{part}") for part in ("i", "a")]
+  counts = [0, 0]
+  with open(scratch[0], "w") as images, open(scratch[1], "w") as anns:
+    for image, annotations in coco_records(builder, split, image_folder):
+      images.write(("," if counts[0] else "") + json.dumps(image))
+      counts[0] += 1
+      for annotation in annotations:
+        anns.write(("," if counts[1] else "") + json.dumps(annotation))
+        counts[1] += 1
+  with open(path, "w") as out:
+    out.write(f'{{"info": {json.dumps(_info(builder, split))}, "images": [')
+    for part, key in zip(scratch, ("annotations", None)):
+      with open(part) as f:
+        for block in iter(lambda: f.read(1 << 20), ""):
+          out.write(block)
+      part.unlink()
+      if key:
+        out.write(f'], "{key}": [')
+    out.write(f'], "categories": {json.dumps(categories(builder))}}}')
+  return tuple(counts)
 
 
 def export(builder, out, split=None, overwrite=False):
@@ -111,9 +145,8 @@ def export(builder, out, split=None, overwrite=False):
     for name in reading.splits_of(builder, split):
       image_folder = folder / "images" / name
       image_folder.mkdir(parents=True)
-      coco = ground_truth(builder, name, image_folder)
-      (folder / "annotations" / f"instances_{name}.json").write_text(
-          json.dumps(coco))
-      counts[name] = {"images": len(coco["images"]),
-                      "annotations": len(coco["annotations"])}
+      images, annotations = write_annotations(
+          builder, name, folder / "annotations" / f"instances_{name}.json",
+          image_folder)
+      counts[name] = {"images": images, "annotations": annotations}
   return {"format": "coco", "out": str(out), "splits": counts}

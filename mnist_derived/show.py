@@ -1,0 +1,170 @@
+"""mnist-derived-show: a montage of a built dataset's examples.
+
+    mnist-derived-show mnist_mosaic/scatter --num 16 --out scatter.png
+
+One panel per example, drawn by what the dataset holds:
+* a foreground mask (mnist_fg): the image with its mask tinted, the label
+  and threshold above;
+* a circle (mnist_circles): the image with its circle (solid) and box
+  (dashed), the label above;
+* objects and a class mask (mnist_mosaic): the image with each object's box
+  in its class colour, and below it the class mask in the same colours,
+  with a legend of the class names.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+
+import numpy as np
+
+from mnist_derived.core import cli_support
+from mnist_derived.core import errors
+
+
+def class_colours(num_classes):
+  """RGB (num_classes, 3): class 0 (background) black, then tab10's colours,
+  which stay distinguishable on black and from each other."""
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  tab = plt.get_cmap("tab10")(np.arange(max(num_classes - 1, 0)) % 10)[:, :3]
+  return np.concatenate([[[0.0, 0.0, 0.0]], tab])[:num_classes]
+
+
+def class_legend(fig, names, colours):
+  """A legend of class colours under the figure."""
+  import matplotlib.patches  # pylint: disable=g-import-not-at-top
+  handles = [matplotlib.patches.Patch(color=colours[i], label=name)
+             for i, name in enumerate(names)]
+  fig.legend(handles=handles, loc="lower center", ncol=min(6, len(names)),
+             fontsize=7, frameon=False)
+
+
+def _kind(features):
+  if "circle" in features:
+    return "circles"
+  if "objects" in features:
+    return "mosaic"
+  if "mask" in features:
+    return "fg"
+  raise errors.InputError("no mask, circle or objects to show")
+
+
+def _examples(builder, split, num):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  if split not in builder.info.splits:
+    raise errors.InputError(
+        f"{builder.name}/{builder.builder_config.name} has no split"
+        f" {split!r}; it has {list(builder.info.splits)}")
+  ds = builder.as_dataset(split=split, shuffle_files=False).take(num)
+  return sorted(tfds.as_numpy(ds), key=lambda ex: int(ex["index"]))
+
+
+def _box_patch(box, height, width, colour, style="-"):
+  """A matplotlib Rectangle of a TFDS box (ymin, xmin, ymax, xmax in [0, 1]
+  along pixel edges); pixel (i, j) is drawn centred on (j, i)."""
+  import matplotlib.patches  # pylint: disable=g-import-not-at-top
+  ymin, xmin, ymax, xmax = box
+  return matplotlib.patches.Rectangle(
+      (xmin * width - 0.5, ymin * height - 0.5), (xmax - xmin) * width,
+      (ymax - ymin) * height, fill=False, edgecolor=colour, linestyle=style,
+      linewidth=1.0)
+
+
+def montage(builder, split="test", num=16):
+  """A matplotlib Figure of the first `num` examples (by index) of a split."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  features = builder.info.features
+  kind = _kind(features)
+  examples = _examples(builder, split, num)
+  cols = min(8, max(len(examples), 1))
+  rows = -(-len(examples) // cols)
+  rows_per = 2 if kind == "mosaic" else 1
+  height, width = features["image"].shape[:2]
+  size = 1.6 * max(1.0, width / 56)
+  fig, axes = plt.subplots(rows * rows_per, cols, squeeze=False,
+                           figsize=(size * cols,
+                                    (size + 0.25) * rows * rows_per + 1.0))
+  for ax in axes.ravel():
+    ax.axis("off")
+  if kind == "mosaic":
+    names = features["mask"].names
+    colours = class_colours(len(names))
+  label_names = (features["label"].names if "label" in features else None)
+  for n, ex in enumerate(examples):
+    r, c = divmod(n, cols)
+    ax = axes[r * rows_per][c]
+    image = ex["image"][..., 0]
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+    if kind == "fg":
+      tint = np.zeros(image.shape + (4,))
+      tint[ex["mask"][..., 0] > 0] = (1.0, 0.5, 0.0, 0.55)
+      ax.imshow(tint)
+      ax.set_title(f"{label_names[ex['label']]}  t={ex['threshold']}",
+                   fontsize=7)
+    elif kind == "circles":
+      cx, cy, radius = ex["circle"]
+      ax.add_patch(plt.Circle((cx, cy), radius, fill=False, color="lime",
+                              linewidth=1.0))
+      ax.add_patch(_box_patch(ex["bbox"], height, width, "cyan", "--"))
+      ax.set_xlim(-0.5 - width / 4, width - 0.5 + width / 4)
+      ax.set_ylim(height - 0.5 + height / 4, -0.5 - height / 4)
+      ax.set_title(label_names[ex["label"]], fontsize=7)
+    else:
+      for box, label in zip(ex["objects"]["bbox"], ex["objects"]["label"]):
+        if box[2] > box[0]:
+          ax.add_patch(_box_patch(box, height, width, colours[label + 1]))
+      count = len(ex["objects"]["label"])
+      ax.set_title(f"#{ex['index']}: {count} digit{'s' * (count != 1)}",
+                   fontsize=7)
+      below = axes[r * rows_per + 1][c]
+      below.imshow(colours[ex["mask"][..., 0]])
+  title = f"{builder.name}/{builder.builder_config.name} {builder.version}," \
+          f" {split}"
+  fig.suptitle(title, fontsize=9)
+  if kind == "mosaic":
+    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
+    class_legend(fig, names, colours)
+  else:
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+  return fig
+
+
+def save_figure(fig, out):
+  """Saves beside `out`, then renames: never a half-written picture."""
+  out = pathlib.Path(out)
+  out.parent.mkdir(parents=True, exist_ok=True)
+  partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+  fig.savefig(partial, dpi=90)
+  os.replace(partial, out)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(
+      prog="mnist-derived-show",
+      description="Draw a montage of a built mnist_derived dataset: masks in"
+      " class colours with a legend, circles and boxes over the images.")
+  parser.add_argument("dataset", help="e.g. mnist_mosaic/scatter")
+  parser.add_argument("--split", default="test")
+  parser.add_argument("--num", type=int, default=16,
+                      help="examples to draw (default 16)")
+  parser.add_argument("--out", required=True, help="the picture, e.g. fig.png")
+  cli_support.add_data_dir(parser)
+  args = parser.parse_args(argv)
+  if args.num < 1:
+    parser.error("--num must be at least 1")
+  cli_support.import_tensorflow_quietly()
+  with cli_support.one_line_errors():
+    builder = cli_support.built_builder(args.dataset, args.data_dir)
+    fig = montage(builder, args.split, args.num)
+  save_figure(fig, args.out)
+  print(json.dumps({"dataset": args.dataset, "split": args.split,
+                    "out": args.out}))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
