@@ -1,0 +1,86 @@
+"""The README's Python snippets run as written, after the builds and exports
+it describes (made here from dummy data, in a fresh HOME)."""
+
+import dataclasses
+import importlib.util
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+import tensorflow_datasets as tfds
+
+import mnist_derived
+from tests.conftest import DUMMY_DATA
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+README = (REPO / "README.md").read_text()
+SNIPPETS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+SHELL = re.findall(r"```sh\n(.*?)```", README, flags=re.S)
+
+
+def _build(builder):
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=str(DUMMY_DATA)))
+
+
+class _SmallMosaics(mnist_derived.MnistMosaic, skip_registration=True):
+  """mnist_mosaic under its own name, its configs with a few examples."""
+
+  name = "mnist_mosaic"
+  BUILDER_CONFIGS = [
+      dataclasses.replace(config, num_train=20, num_validation=4, num_test=8)
+      for config in mnist_derived.MnistMosaic.BUILDER_CONFIGS]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+  """A HOME whose ~/tensorflow_datasets holds what the README builds: the
+  real configs from dummy data, the mosaics with a few examples per split
+  (same names and versions), and the array_record build of mnist_fg."""
+  home = tmp_path_factory.mktemp("home")
+  data, data_ar = home / "tensorflow_datasets", home / "tensorflow_datasets_ar"
+  for name in ("mnist_fg/mnist", "mnist_circles/mnist"):
+    _build(tfds.builder(name, data_dir=data))
+  _build(tfds.builder("mnist_fg/mnist", data_dir=data_ar,
+                      file_format="array_record"))
+  for name in ("2x2", "scatter"):
+    _build(_SmallMosaics(config=name, data_dir=data))
+  # The README's export commands, as written.
+  env = dict(os.environ, HOME=str(home))
+  env.pop("TFDS_DATA_DIR", None)
+  for block in SHELL:
+    for line in block.splitlines():
+      if line.startswith("mnist-derived-export "):
+        subprocess.run([sys.executable, "-m", "mnist_derived.export.cli",
+                        *shlex.split(line)[1:]], cwd=home, env=env,
+                       check=True, capture_output=True)
+  return home
+
+
+def test_the_readme_has_snippets():
+  assert len(SNIPPETS) >= 4
+  assert any("mnist-derived-export" in block for block in SHELL)
+
+
+@pytest.mark.parametrize("number", range(len(SNIPPETS)))
+def test_snippet_runs_as_written(number, home):
+  code = SNIPPETS[number]
+  for module in ("torch", "grain", "datasets"):
+    if f"loaders.{module}" in code or f"import {module}" in code:
+      if importlib.util.find_spec(module) is None:
+        pytest.skip(f"needs {module}")
+  if "torch_loader" in code and importlib.util.find_spec("torch") is None:
+    pytest.skip("needs torch")
+  env = dict(os.environ, HOME=str(home), PYTHONPATH=str(REPO))
+  env.pop("TFDS_DATA_DIR", None)
+  script = pathlib.Path(home) / f"snippet_{number}.py"
+  script.write_text(code)
+  proc = subprocess.run([sys.executable, str(script)], cwd=home, env=env,
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, f"snippet {number}:\n{code}\n{proc.stderr[-3000:]}"
