@@ -7,7 +7,8 @@ mnist_derived`` finds them. It imports neither TensorFlow nor Keras.
 
 Where things live: ``core/`` the builder framework, ``datasets/`` one folder
 per dataset, ``geometry/`` the ground truth, ``evaluation/`` the scores and
-the predictions scorer.
+the predictions scorer, ``export/`` Parquet, COCO and Croissant,
+``loaders.py`` PyTorch and grain, ``show.py`` montages.
 """
 
 from mnist_derived.datasets.mnist_circles import mnist_circles_dataset_builder
@@ -20,3 +21,4 @@ MnistFg = mnist_fg_dataset_builder.Builder
 MnistCircles = mnist_circles_dataset_builder.Builder
 MnistMosaic = mnist_mosaic_dataset_builder.Builder
 MosaicConfig = mnist_mosaic_dataset_builder.MosaicConfig
+ScatterConfig = mnist_mosaic_dataset_builder.ScatterConfig

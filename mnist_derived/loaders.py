@@ -17,22 +17,10 @@ Neither torch nor grain is imported here until asked for (`pip install
 
 import os
 
-import numpy as np
 
 from mnist_derived.core import cli_support
 from mnist_derived.core import errors
 from mnist_derived.core import fingerprint
-
-
-def _as_arrays(example, dtypes, prefix=""):
-  """An example with every leaf a numpy array of its feature's dtype.
-
-  dtypes: `fingerprint.feature_dtypes`, keyed by "/feature/subfeature".
-  """
-  return {key: _as_arrays(value, dtypes, f"{prefix}/{key}")
-          if isinstance(value, dict)
-          else np.asarray(value, dtype=dtypes[f"{prefix}/{key}"])
-          for key, value in example.items()}
 
 
 class ExampleSource:
@@ -59,7 +47,7 @@ class ExampleSource:
                               f" {', '.join(sorted(builder.info.splits))}")
     self.dataset, self.split, self._data_dir = dataset, split, data_dir
     self._num_examples = builder.info.splits[split].num_examples
-    self._dtypes = fingerprint.feature_dtypes(builder.info.features)
+    self._specs = fingerprint.feature_specs(builder.info.features)
     self._reader, self._reader_pid = None, None
 
   def _source(self):
@@ -73,19 +61,37 @@ class ExampleSource:
   def __getstate__(self):
     return {**self.__dict__, "_reader": None, "_reader_pid": None}
 
+  @property
+  def has_variable_objects(self):
+    """True when examples hold a different number of objects each."""
+    return any(path.startswith("/objects/") and shape[:1] == (None,)
+               for path, (_, shape) in self._specs.items())
+
   def __len__(self):
     return self._num_examples
 
   def __getitem__(self, index):
-    return _as_arrays(self._source()[int(index)], self._dtypes)
+    return fingerprint.as_arrays(self._source()[int(index)], self._specs)
 
   def __getitems__(self, indices):
     """A list of examples, read in one call (DataLoader uses it)."""
     examples = self._source().__getitems__([int(i) for i in indices])
-    return [_as_arrays(ex, self._dtypes) for ex in examples]
+    return [fingerprint.as_arrays(ex, self._specs) for ex in examples]
 
   def __repr__(self):
     return f"ExampleSource({self.dataset!r}, {self.split!r}, {len(self)} examples)"
+
+
+def collate_objects(examples):
+  """PyTorch's default collation, except that variable-length `objects`
+  (scattered mosaics: 0 to 4 digits each) stay one dict of tensors per
+  example, in a list, as detection models take their targets."""
+  import torch  # pylint: disable=g-import-not-at-top
+  fixed = [{k: v for k, v in ex.items() if k != "objects"} for ex in examples]
+  batch = torch.utils.data.default_collate(fixed)
+  batch["objects"] = [{k: torch.as_tensor(v) for k, v in ex["objects"].items()}
+                      for ex in examples]
+  return batch
 
 
 def torch_loader(dataset, split="train", batch_size=64, shuffle=True,
@@ -95,12 +101,16 @@ def torch_loader(dataset, split="train", batch_size=64, shuffle=True,
   Shuffled per epoch (seeded when `seed` is given); every example once per
   epoch. Workers start by forkserver, so a script using them needs the
   usual `if __name__ == "__main__":` guard. Other keyword arguments go to
-  the DataLoader.
+  the DataLoader. Datasets whose `objects` vary in number per example get
+  `collate_objects` unless a `collate_fn` is given.
   """
   import torch  # pylint: disable=g-import-not-at-top
   generator = torch.Generator().manual_seed(seed) if seed is not None else None
+  source = ExampleSource(dataset, split, data_dir)
+  if source.has_variable_objects:
+    kwargs.setdefault("collate_fn", collate_objects)
   return torch.utils.data.DataLoader(
-      ExampleSource(dataset, split, data_dir), batch_size=batch_size,
+      source, batch_size=batch_size,
       shuffle=shuffle, num_workers=num_workers, generator=generator,
       multiprocessing_context="forkserver" if num_workers else None, **kwargs)
 

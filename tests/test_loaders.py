@@ -11,6 +11,7 @@ import tensorflow_datasets as tfds
 from mnist_derived import loaders
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_DATA
+from tests.conftest import DUMMY_SCATTER
 from tests.conftest import REPO
 from tests.test_score import SCORE
 
@@ -23,7 +24,7 @@ def array_record_dir(tmp_path_factory):
   """The dummy builds again, as array_record."""
   import tests.builder_testing  # noqa: F401
   path = tmp_path_factory.mktemp("array_record")
-  for name in DUMMY_BUILDS.values():
+  for name in [*DUMMY_BUILDS.values(), DUMMY_SCATTER]:
     tfds.builder(name, data_dir=path, file_format="array_record"
                  ).download_and_prepare(download_config=tfds.download.
                                         DownloadConfig(manual_dir=str(DUMMY_DATA)))
@@ -75,6 +76,26 @@ def test_torch_loader_with_two_workers_gives_tfds_load_examples(
     orders.append(seen)
   assert orders[0] != orders[1]
   assert "tensorflow" not in _modules_after_loading(name, array_record_dir)
+
+
+@pytest.mark.slow
+def test_torch_loader_keeps_variable_objects_per_example(array_record_dir,
+                                                         dummy_data_dir):
+  want = _tfds_load_by_index(DUMMY_SCATTER, "train", dummy_data_dir)
+  counts = {len(ex["objects/label"]) for ex in want.values()}
+  assert len(counts) > 1  # the tiny build really varies
+  seen = []
+  for batch in loaders.torch_loader(DUMMY_SCATTER, "train", batch_size=4,
+                                    num_workers=2, seed=0,
+                                    data_dir=array_record_dir):
+    assert len(batch["objects"]) == len(batch["index"])
+    for row, objects in enumerate(batch["objects"]):
+      example = {k: v[row].numpy() for k, v in batch.items()
+                 if k != "objects"}
+      example.update({f"objects/{k}": v.numpy() for k, v in objects.items()})
+      _assert_same(example, want[int(example["index"])])
+      seen.append(int(example["index"]))
+  assert sorted(seen) == sorted(want)
 
 
 def _modules_after_loading(name, data_dir):

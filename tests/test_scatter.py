@@ -137,3 +137,53 @@ def test_box_overlaps_match_a_pixel_count():
 def test_impossible_configs_are_refused(fields, problem):
   with pytest.raises(ValueError, match=problem):
     mosaic.ScatterConfig(name="bad", **fields)
+
+
+@pytest.mark.parametrize("layout,crowded", [
+    ("scatter", False), ("scatter_scaled", False), ("scatter", True),
+    ("scatter_scaled", True)])
+def test_batched_placement_equals_placing_one_digit_at_a_time(
+    dummy_mnist, layout, crowded, monkeypatch):
+  # The builder places a chunk's digits at once and replays an example
+  # digit by digit only where a digit needs a second batch of candidates;
+  # both must give what `place` gives for every example alone. On a crowded
+  # canvas with no overlap allowed, many digits need more batches (and some
+  # are left out), so the replay path runs too.
+  images, labels = dummy_mnist["test"]
+  crowding = {"canvas_height": 40, "canvas_width": 40, "max_overlap": 0.0,
+              "max_scale": min(_config(layout).max_scale, 40 / 28)}
+  config = _config(layout, num_test=80, **(crowding if crowded else {}))
+  replays = []
+  real_place = scatter.place
+  monkeypatch.setattr(scatter, "place", lambda *a: replays.append(1) or
+                      real_place(*a))
+  examples = mosaic.Builder.examples_of_chunk(config, "test", images, labels,
+                                              0, 80)
+  monkeypatch.setattr(scatter, "place", real_place)
+  offsets = mosaic.scatter_offsets(config, "test")
+  pool = mosaic.source_pool(len(images), 0, "test", 0.1)
+  digits = mosaic.draw_from_stream(pool, 0, "test", 0, offsets[80])
+  dropped = 0
+  for i, (_, ex) in enumerate(examples):
+    rng = scatter.example_stream(0, "test", i)
+    mine = digits[offsets[i]:offsets[i + 1]]
+    sides = scatter.digit_sides(len(mine), config.min_scale, config.max_scale,
+                                rng)
+    cells = [scatter.resize_digit(images[d], s) for d, s in zip(mine, sides)]
+    boxes = np.array([np.concatenate([np.argwhere(m).min(0), np.argwhere(m).max(0)])
+                      if m.any() else [0, 0, -1, -1] for m in
+                      (check_mask(c) for c in cells)]).reshape(-1, 4)
+    positions, kept = real_place(sides, boxes, config.canvas,
+                                 config.max_overlap, rng)
+    np.testing.assert_array_equal(ex["objects"]["position"], positions)
+    np.testing.assert_array_equal(ex["objects"]["index"], mine[kept])
+    dropped += (~kept).sum()
+  if crowded:
+    assert replays and dropped > 0
+  else:
+    assert not replays
+
+
+def check_mask(cell):
+  from tests.scatter_reference import otsu_mask  # pylint: disable=g-import-not-at-top
+  return otsu_mask(cell)

@@ -113,3 +113,14 @@ def test_tensorflow_logs_show_when_asked_for(dummy_data_dir, tmp_path):
                         capture_output=True, text=True, cwd=REPO, env=env)
   assert proc.returncode == 0
   assert "I0000" in proc.stderr  # TensorFlow's own start-up lines
+
+
+def test_learning_curves_of_one_epoch_have_whole_epoch_ticks():
+  from training import figures  # pylint: disable=g-import-not-at-top
+  rows = [{"epoch": "0", "loss": "0.5", "val_loss": "0.4",
+           "accuracy": "0.9", "val_accuracy": "0.92"}]
+  fig = figures.curves_figure(rows)
+  for ax in fig.axes:
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks == [1.0]
+    assert [line.get_xdata().tolist() for line in ax.lines] == [[1], [1]]

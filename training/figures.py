@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on training machines
 import matplotlib.patches  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -19,6 +20,17 @@ def learning_curves(log_csv, path, title=""):
     rows = list(csv.DictReader(f))
   if not rows:
     return
+  fig = curves_figure(rows, title)
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
+
+
+def curves_figure(rows, title=""):
+  """The learning-curves figure of a Keras CSV log's rows.
+
+  Epochs are whole numbers on the x axis, with half an epoch of margin, so
+  a one-epoch run shows its two points (train, validation) plainly.
+  """
   names = [k for k in rows[0] if k not in ("epoch", "learning_rate")
            and not k.startswith("val_")]
   epochs = [int(r["epoch"]) + 1 for r in rows]
@@ -27,15 +39,19 @@ def learning_curves(log_csv, path, title=""):
   for ax, name in zip(axes[0], names):
     ax.plot(epochs, [float(r[name]) for r in rows], "o-", label="train")
     if f"val_{name}" in rows[0]:
-      ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], "o-",
+      ax.plot(epochs, [float(r[f"val_{name}"]) for r in rows], "s--",
               label="validation")
     ax.set_title(name, fontsize=9)
     ax.set_xlabel("epoch")
+    ax.set_xlim(0.5, epochs[-1] + 0.5)
+    if epochs[-1] <= 15:
+      ax.set_xticks(range(1, epochs[-1] + 1))
+    else:
+      ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
   axes[0][0].legend(fontsize=8)
   fig.suptitle(title, fontsize=10)
   fig.tight_layout()
-  fig.savefig(path, dpi=80)
-  plt.close(fig)
+  return fig
 
 
 def prediction_grid(task_name, model, batch, path, info):

@@ -41,15 +41,18 @@ def _leaves(example, prefix=""):
       yield path, value
 
 
-def example_digest(example, dtypes=None):
+def example_digest(example, specs=None):
   """SHA-256 bytes of one decoded (numpy) example.
 
-  dtypes: {feature path: numpy dtype} to read each value as; the two TFDS
-  readers hand out scalars as numpy scalars or Python ints.
+  specs: `feature_specs` of its dataset, to read each value as its feature's
+  array (the two TFDS readers hand out scalars as numpy scalars or Python
+  ints, and variable-length sequences as arrays or lists).
   """
   digest = hashlib.sha256()
+  if specs is not None:
+    example = as_arrays(example, specs)
   for path, value in _leaves(example):
-    value = np.asarray(value, dtype=(dtypes or {}).get(path))
+    value = np.asarray(value)
     if value.dtype == object:  # strings: hash the bytes themselves
       data = b"\0".join(bytes(v) for v in value.ravel())
     else:
@@ -59,18 +62,41 @@ def example_digest(example, dtypes=None):
   return digest.digest()
 
 
-def split_fingerprint(examples, dtypes=None):
+def split_fingerprint(examples, specs=None):
   """Hex SHA-256 over the digests of examples, in their order."""
   digest = hashlib.sha256()
   for example in examples:
-    digest.update(example_digest(example, dtypes))
+    digest.update(example_digest(example, specs))
   return digest.hexdigest()
 
 
-def feature_dtypes(features):
-  """{feature path: numpy dtype} of a FeaturesDict, paths as `_leaves` names them."""
-  return {path: np.dtype(info.np_dtype)
+def feature_specs(features):
+  """{feature path: (numpy dtype, shape)} of a FeaturesDict, paths as
+  `_leaves` names them ("/objects/bbox"); None for a dimension of unknown
+  length (a variable-length sequence)."""
+  return {path: (np.dtype(info.np_dtype), info.shape)
           for path, info in _leaves(features.get_tensor_info())}
+
+
+def as_arrays(example, specs, prefix=""):
+  """An example with every leaf a numpy array of its feature's dtype.
+
+  A variable-length sequence may come as a list (array_record data sources)
+  and, when empty, without its inner shape: an empty one gets the shape
+  (0, ...) of its feature, as tf.data gives it.
+  """
+  arrays = {}
+  for key, value in example.items():
+    path = f"{prefix}/{key}"
+    if isinstance(value, dict):
+      arrays[key] = as_arrays(value, specs, path)
+      continue
+    dtype, shape = specs[path]
+    value = np.asarray(value, dtype=dtype)
+    if value.size == 0 and len(shape) > 1:
+      value = value.reshape((0,) + tuple(d or 0 for d in shape[1:]))
+    arrays[key] = value
+  return arrays
 
 
 def dataset_fingerprints(name, data_dir=None):
@@ -84,8 +110,8 @@ def builder_fingerprints(builder):
     raise FileNotFoundError(
         f"{builder.name} is not built in {builder.data_dir}: run `tfds build`"
         " first")
-  dtypes = feature_dtypes(builder.info.features)
-  return {split: split_fingerprint(_decoded_examples(builder, split), dtypes)
+  specs = feature_specs(builder.info.features)
+  return {split: split_fingerprint(_decoded_examples(builder, split), specs)
           for split in sorted(builder.info.splits)}
 
 

@@ -55,7 +55,7 @@ def hub_features(tfds_features):
   hf = _datasets()
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
-  def convert(feature, in_sequence=False):
+  def convert(feature):
     if isinstance(feature, tfds.features.Sequence):
       inner = feature.feature
       length = _sequence_length(feature)

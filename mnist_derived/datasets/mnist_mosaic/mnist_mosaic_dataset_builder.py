@@ -321,39 +321,68 @@ def scatter_examples(config, split, images, labels, start, stop):
 
   Example i takes the digits at positions offsets[i]..offsets[i+1] of the
   split's draw stream, and its sides and positions from a stream keyed by
-  (seed, split, i); so it depends only on (seed, split, i).
+  (seed, split, i); so it depends only on (seed, split, i). Placement and
+  drawing run for the whole chunk at once (`scatter.place_many`,
+  `scatter.compose`); an example where some digit needs a second batch
+  of candidates is placed one digit at a time (`scatter.place`), with the
+  same result as if all were.
   """
   pool = source_pool(len(images), config.seed, split,
                      config.validation_fraction)
   offsets = scatter_offsets(config, split)
   indices = draw_from_stream(pool, config.seed, split, offsets[start],
                              offsets[stop])
-  rngs = [scatter.example_stream(config.seed, split, i)
-          for i in range(start, stop)]
   counts = np.diff(offsets[start:stop + 1])
-  sides = np.concatenate([
-      scatter.digit_sides(n, config.min_scale, config.max_scale, rng)
-      for n, rng in zip(counts, rngs)] + [np.zeros(0, np.int64)])
-  cells, masks, fg_boxes = _scaled_cells(images[indices], sides)
+  num, depth = stop - start, max(int(counts.max(initial=0)), 1)
+  first = (offsets[start:stop] - offsets[start])[:, None] + np.arange(depth)
+  valid = np.arange(depth)[None, :] < counts[:, None]
+  sides = np.full((num, depth), scatter.CELL_SIDE, np.int64)
+  batches = np.zeros((num, depth, 2 * scatter.CANDIDATES), np.uint64)
+  rngs = []
+  for j, count in enumerate(counts):
+    rng = scatter.example_stream(config.seed, split, start + j)
+    rngs.append(rng)
+    sides[j, :count] = scatter.digit_sides(count, config.min_scale,
+                                           config.max_scale, rng)
+    batches[j, :count] = np.asarray(
+        rng.random_raw(count * 2 * scatter.CANDIDATES),
+        np.uint64).reshape(count, 2 * scatter.CANDIDATES)
+  cells, masks, fg_boxes = _scaled_cells(images[indices], sides[valid])
+  padded_boxes = np.zeros((num, depth, 4), np.int64)
+  padded_boxes[valid] = fg_boxes
+  positions, done = scatter.place_many(sides, padded_boxes, counts,
+                                       config.canvas, config.max_overlap,
+                                       batches)
+  digit = np.where(valid, first, -1)  # position in the chunk's digits
+  for j in np.flatnonzero(~done):  # rare: replay this example's stream
+    rng = scatter.example_stream(config.seed, split, start + j)
+    scatter.digit_sides(counts[j], config.min_scale, config.max_scale, rng)
+    mine = first[j, :counts[j]]
+    placed, kept = scatter.place(sides[j, :counts[j]], fg_boxes[mine],
+                                 config.canvas, config.max_overlap, rng)
+    digit[j] = -1
+    digit[j, :kept.sum()] = mine[kept]
+    positions[j, :kept.sum()] = placed
+  kept_counts = (digit >= 0).sum(axis=1)
+  kept_cells = [[cells[d] for d in row[row >= 0]] for row in digit]
+  images_out, owners = scatter.compose(
+      kept_cells, [[masks[d] for d in row[row >= 0]] for row in digit],
+      positions, kept_counts, config.canvas)
+  owned = scatter.owned_boxes(owners, kept_cells, positions,
+                                   kept_counts)
   examples = []
-  for j, (rng, first, last) in enumerate(
-      zip(rngs, offsets[start:stop] - offsets[start],
-          offsets[start + 1:stop + 1] - offsets[start])):
-    digits = np.arange(first, last)
-    positions, kept = scatter.place(sides[digits], fg_boxes[digits],
-                                    config.canvas, config.max_overlap, rng)
-    digits = digits[kept]
-    image, owners = scatter.compose([cells[k] for k in digits],
-                                    [masks[k] for k in digits], positions,
-                                    config.canvas)
-    digit_labels = labels[indices[digits]]
+  for j in range(num):
+    mine = digit[j, :kept_counts[j]]
+    digit_labels = labels[indices[mine]]
     classes = np.concatenate([[0], digit_labels + 1]).astype(np.uint8)
-    boxes = geometry.normalized_boxes(
-        scatter.owned_boxes(owners, len(digits)), *config.canvas)
-    examples.append(_example(start + j, image, classes[owners], owners, {
+    boxes = geometry.normalized_boxes(owned[j, :len(mine)], *config.canvas)
+    examples.append(_example(start + j, images_out[j], classes[owners[j]],
+                             owners[j], {
         "bbox": boxes.reshape(-1, 4), "label": digit_labels,
-        "index": indices[digits], "position": positions.astype(np.int32),
-        "scale": (sides[digits] / CELL_HEIGHT).astype(np.float32),
+        "index": indices[mine],
+        "position": positions[j, :len(mine)].astype(np.int32),
+        "scale": (np.array([cells[d].shape[0] for d in mine], np.float64)
+                  / CELL_HEIGHT).astype(np.float32),
     }))
   return examples
 
@@ -375,6 +404,17 @@ class Builder(builder.SourceBuilder):
                " grid configs' images, masks and objects are unchanged.",
   }
   BUILDER_CONFIGS = BUILDER_CONFIGS
+
+  def __init__(self, *, config=None, **kwargs):
+    # TFDS would list the closest names only: say how to make any layout.
+    if isinstance(config, str) and config not in self.builder_configs:
+      raise ValueError(
+          f"mnist_mosaic has no config {config!r}; it has"
+          f" {', '.join(self.builder_configs)}. For another grid, canvas or"
+          " count, pass config=mnist_derived.MosaicConfig(name=...,"
+          " grid_rows=..., grid_cols=...) or mnist_derived.ScatterConfig("
+          "name=..., canvas_height=..., ...) to tfds.builder")
+    super().__init__(config=config, **kwargs)
 
   def _info(self):
     config = self.builder_config

@@ -19,7 +19,7 @@ from mnist_derived import geometry
 CELL_SIDE = 28
 # Candidate positions tried per batch, and batches before a digit is left
 # out (see `place`); with the shipped configs no digit is ever left out.
-_CANDIDATES = 64
+CANDIDATES = 64
 _MAX_BATCHES = 16
 
 
@@ -37,7 +37,7 @@ def uniform_integers(raw, low, high):
   Multiply-shift on the top 32 bits: exact in integers, so the same on every
   machine; the bias is below 2**-24 for these ranges.
   """
-  span = np.uint64(high - low + 1)
+  span = (np.asarray(high, np.int64) - low + 1).astype(np.uint64)
   return (low + (((raw >> np.uint64(32)) * span) >> np.uint64(32))).astype(
       np.int64)
 
@@ -88,11 +88,15 @@ def box_overlaps(boxes_a, boxes_b):
   """
   a = np.asarray(boxes_a, np.int64).reshape(-1, 1, 4)
   b = np.asarray(boxes_b, np.int64).reshape(1, -1, 4)
+  return overlaps(a, b)
+
+
+def overlaps(a, b):
+  """`box_overlaps` of boxes a (..., 4) and b (..., 4), broadcast."""
   rows = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1
   cols = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1
   inter = np.maximum(rows, 0) * np.maximum(cols, 0)
-  area_a, area_b = _areas(a), _areas(b)
-  smaller = np.minimum(area_a, area_b)
+  smaller = np.minimum(_areas(a), _areas(b))
   return np.divide(inter, smaller, out=np.zeros(inter.shape),
                    where=smaller > 0)
 
@@ -115,16 +119,12 @@ def place(sides, fg_boxes, canvas, max_overlap, rng):
 
   Returns (positions int64 (n, 2), kept bool (len(sides),)).
   """
-  height, width = canvas
   placed_boxes, positions = [], []
   kept = np.zeros(len(sides), bool)
   for k, side in enumerate(sides):
     for _ in range(_MAX_BATCHES):
-      raw = np.asarray(rng.random_raw(2 * _CANDIDATES), np.uint64)
-      rows = uniform_integers(raw[:_CANDIDATES], 0, height - side)
-      cols = uniform_integers(raw[_CANDIDATES:], 0, width - side)
-      shifts = np.stack([rows, cols, rows, cols], axis=1)
-      candidates = fg_boxes[k] + shifts  # (_CANDIDATES, 4)
+      raw = np.asarray(rng.random_raw(2 * CANDIDATES), np.uint64)
+      rows, cols, candidates = _candidates(raw, side, fg_boxes[k], canvas)
       if placed_boxes:
         worst = box_overlaps(placed_boxes, candidates).max(axis=0)
         fits = np.flatnonzero(worst <= max_overlap)
@@ -139,30 +139,108 @@ def place(sides, fg_boxes, canvas, max_overlap, rng):
   return np.array(positions, np.int64).reshape(-1, 2), kept
 
 
-def compose(cells, masks, positions, canvas):
-  """Draws placed digits on a canvas; returns (image, owners).
+def _candidates(raw, sides, fg_boxes, canvas):
+  """Candidate positions and foreground boxes from one batch of raw words.
 
-  image: each pixel the maximum of the placed cells' pixels there (uint8).
+  raw (..., 2 * CANDIDATES) uint64, sides (...), fg_boxes (..., 4): rows
+  from the first half of the words, columns from the second, as `place`
+  reads them. Returns (rows, cols, boxes (..., CANDIDATES, 4)).
+  """
+  height, width = canvas
+  sides = np.asarray(sides)[..., None]
+  rows = uniform_integers(raw[..., :CANDIDATES], 0, height - sides)
+  cols = uniform_integers(raw[..., CANDIDATES:], 0, width - sides)
+  shifts = np.stack([rows, cols, rows, cols], axis=-1)
+  return rows, cols, np.asarray(fg_boxes)[..., None, :] + shifts
+
+
+def place_many(sides, fg_boxes, counts, canvas, max_overlap, first_batches):
+  """`place` for many examples at once, where each digit's first batch fits.
+
+  sides (E, D), fg_boxes (E, D, 4): each example's digits, padded to D;
+  counts (E,); first_batches (E, D, 2 * CANDIDATES): the raw words of each
+  digit's first batch of candidates, which is where `place` reads them when
+  every digit before fits in its first batch. Returns (positions (E, D, 2),
+  done (E,)): an example not done needs a second batch for some digit and
+  must go through `place`.
+  """
+  num, depth = sides.shape
+  rows, cols, boxes = _candidates(first_batches, sides, fg_boxes, canvas)
+  choice = np.zeros((num, depth), np.int64)
+  done = np.ones(num, bool)
+  for k in range(1, depth):
+    active = counts > k
+    placed = np.take_along_axis(
+        boxes[:, :k], choice[:, :k, None, None], axis=2)[:, :, 0]  # (E, k, 4)
+    worst = np.zeros((num, CANDIDATES))
+    for j in range(k):
+      worst = np.maximum(worst, overlaps(placed[:, j, None], boxes[:, k]))
+    fits = worst <= max_overlap
+    choice[:, k] = np.argmax(fits, axis=1)
+    done &= ~active | fits.any(axis=1)
+  pick = choice[..., None]
+  positions = np.stack([np.take_along_axis(rows, pick, 2)[..., 0],
+                        np.take_along_axis(cols, pick, 2)[..., 0]], axis=-1)
+  return positions, done
+
+
+def _cells_at(cells, positions, counts, k):
+  """Yields (group, index) per side of the examples' k-th digits: group
+  the examples (int array), index the (example, row, column) index arrays
+  of their cells on the canvas, shaped (len(group), side, side)."""
+  by_side = {}
+  for e in np.flatnonzero(counts > k):
+    by_side.setdefault(cells[e][k].shape[0], []).append(e)
+  for side, group in by_side.items():
+    group = np.array(group)
+    rows = positions[group, k, 0][:, None, None] + np.arange(side)[None, :, None]
+    cols = positions[group, k, 1][:, None, None] + np.arange(side)[None, None, :]
+    yield group, (group[:, None, None], rows, cols)
+
+
+def compose(cells, masks, positions, counts, canvas):
+  """Draws placed digits on canvases; returns (images, owners), (E, H, W).
+
+  cells, masks: per example, a list of its placed digits' cells and masks;
+  positions (E, D, 2); counts (E,).
+  images: each pixel the maximum of the placed cells' pixels there (uint8).
   owners: 0 background, k the k-th digit (1-based, placement order): a pixel
   belongs to a digit whose foreground mask covers it; where several do, to
   the one whose own pixel is brightest there, ties to the one placed later.
+  The k-th digits of all examples are drawn on one layer at a time.
   """
-  image = np.zeros(canvas, np.uint8)
-  owners = np.zeros(canvas, np.uint8)
-  brightest = np.full(canvas, -1, np.int16)
-  for k, (cell, mask, (row, col)) in enumerate(zip(cells, masks, positions)):
-    region = np.s_[row:row + cell.shape[0], col:col + cell.shape[1]]
-    np.maximum(image[region], cell, out=image[region])
-    wins = mask & (cell >= brightest[region])
-    owners[region][wins] = k + 1
-    brightest[region][wins] = cell[wins]
-  return image, owners
+  num = len(counts)
+  images = np.zeros((num,) + tuple(canvas), np.uint8)
+  owners = np.zeros((num,) + tuple(canvas), np.uint8)
+  brightest = np.full((num,) + tuple(canvas), -1, np.int16)
+  for k in range(int(counts.max(initial=0))):
+    layer = np.zeros_like(images)
+    covered = np.zeros(images.shape, bool)
+    for group, at in _cells_at(cells, positions, counts, k):
+      layer[at] = np.stack([cells[g][k] for g in group])
+      covered[at] = np.stack([masks[g][k] for g in group])
+    np.maximum(images, layer, out=images)
+    wins = covered & (layer >= brightest)  # ties go to the later digit
+    owners[wins] = k + 1
+    brightest[wins] = layer[wins]
+  return images, owners
 
 
-def owned_boxes(owners, count):
-  """Inclusive tight box of each of the `count` digits' owned pixels."""
-  ids = np.arange(1, count + 1, dtype=np.uint8)
-  return geometry.tight_boxes(owners[None] == ids[:, None, None])
+def owned_boxes(owners, cells, positions, counts):
+  """Inclusive tight box of the pixels each digit owns: (E, D, 4).
+
+  A digit owns pixels only inside its own cell, so each box is found in the
+  cell's crop of `owners` and moved to the canvas; a digit owning none gets
+  an empty box (max < min). Rows past an example's count are empty too.
+  """
+  depth = max(int(counts.max(initial=0)), 1)
+  boxes = np.tile(np.array([0, 0, -1, -1], np.int64), (len(counts), depth, 1))
+  for k in range(depth):
+    for group, at in _cells_at(cells, positions, counts, k):
+      inside = geometry.tight_boxes(owners[at] == k + 1)
+      # An empty box stays empty (max < min) when moved.
+      boxes[group, k] = inside + np.tile(positions[group, k], 2)
+  return boxes
 
 
 def example_stream(seed, split, index):
