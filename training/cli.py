@@ -9,10 +9,10 @@ import shlex
 import sys
 
 from mnist_derived.core import cli_support
-from training.tasks import TASKS
 
 
 def _common(parser):
+  from training.tasks import TASKS  # pylint: disable=g-import-not-at-top
   parser.add_argument("task", choices=sorted(TASKS))
   cli_support.add_data_dir(parser)
   parser.add_argument("--manual_dir", "--manual-dir", dest="manual_dir",
@@ -53,8 +53,7 @@ def _evaluate_parser(parser):
 
 
 def _run_train(args, command):
-  cli_support.import_tensorflow_quietly()
-  from training import runner  # TensorFlow loads only once arguments parse
+  from training import runner
   with cli_support.one_line_errors():
     report = runner.train(
         args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
@@ -68,7 +67,6 @@ def _run_train(args, command):
 
 def _run_evaluate(args, command):
   del command
-  cli_support.import_tensorflow_quietly()
   from training import runner
   with cli_support.one_line_errors():
     scores = runner.evaluate(args.task, args.model, split=args.split,
@@ -80,6 +78,8 @@ def _run_evaluate(args, command):
 
 def main(argv=None):
   argv = sys.argv[1:] if argv is None else argv
+  # The tasks import TensorFlow: hold back its start-up lines first.
+  cli_support.import_tensorflow_quietly()
   parser = argparse.ArgumentParser(prog="python -m training",
                                    description=__doc__)
   sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +92,7 @@ def main(argv=None):
 
 def _entry_point(prog, add_arguments, run, argv):
   argv = sys.argv[1:] if argv is None else argv
+  cli_support.import_tensorflow_quietly()
   parser = argparse.ArgumentParser(prog=prog)
   add_arguments(parser)
   run(parser.parse_args(argv), shlex.join([prog, *argv]))

@@ -13,9 +13,21 @@ import tensorflow_datasets as tfds
 import mnist_derived  # noqa: F401  (registers the builders with TFDS)
 
 def load_examples(dataset, split, data_dir=None, limit=None):
-  """A split of `dataset` ("name/config") as a tf.data.Dataset of dicts."""
+  """A split of `dataset` ("name/config") as a tf.data.Dataset of dicts of
+  its `batchable_features`."""
   ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=False)
+  keys = batchable_features(dataset_info(dataset, data_dir))
+  ds = ds.map(lambda ex: {k: ex[k] for k in keys})
   return ds.take(limit) if limit else ds
+
+
+def batchable_features(info):
+  """Top-level features of fixed shape: the ones a batch can stack. A
+  scattered mosaic's `objects` (0 to 4 per example) are not; no task reads
+  them."""
+  return [key for key, feature in info.features.items()
+          if all(None not in spec.shape
+                 for spec in tf.nest.flatten(feature.get_tensor_info()))]
 
 
 def dataset_info(dataset, data_dir=None):
@@ -48,7 +60,8 @@ def scoring_pipeline(dataset, split, batch_size, data_dir=None, limit=None):
   """
   if is_array_record(dataset, data_dir):
     source = tfds.data_source(dataset, split=split, data_dir=data_dir)
-    return IndexedBatches(source, lambda batch: batch, batch_size, limit=limit)
+    return IndexedBatches(source, lambda batch: batch, batch_size, limit=limit,
+                          keys=batchable_features(source.dataset_info))
   ds = load_examples(dataset, split, data_dir, limit)
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
@@ -69,7 +82,8 @@ def data_source_pipeline(task, dataset, split, batch_size, data_dir=None,
   """
   source = tfds.data_source(dataset, split=split, data_dir=data_dir)
   return IndexedBatches(source, task.inputs_targets, batch_size,
-                        shuffle_seed=shuffle_seed, limit=limit)
+                        shuffle_seed=shuffle_seed, limit=limit,
+                        keys=batchable_features(source.dataset_info))
 
 
 class IndexedBatches(keras.utils.PyDataset):
@@ -80,11 +94,12 @@ class IndexedBatches(keras.utils.PyDataset):
   """
 
   def __init__(self, source, inputs_targets, batch_size, shuffle_seed=None,
-               limit=None):
+               limit=None, keys=None):
     # Two threads read and decode batches ahead of the training step (OpenCV
     # and numpy release the GIL).
     super().__init__(workers=2, max_queue_size=8)
     self._source = source
+    self._keys = keys  # the features to stack; None: all
     self._inputs_targets = inputs_targets
     self._batch_size = batch_size
     self._seed = shuffle_seed
@@ -105,6 +120,8 @@ class IndexedBatches(keras.utils.PyDataset):
     indices = self._order[batch * self._batch_size:
                           (batch + 1) * self._batch_size]
     examples = self._source.__getitems__(indices.tolist())
+    if self._keys is not None:
+      examples = [{k: ex[k] for k in self._keys} for ex in examples]
     return self._inputs_targets(_stack(examples))
 
   def __iter__(self):  # one pass, as scoring reads it
