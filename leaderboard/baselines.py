@@ -3,14 +3,16 @@
     python leaderboard/baselines.py --data_dir DIR --out DIR
 
 writes, for the test splits of mnist_fg/mnist, mnist_circles/mnist and
-mnist_mosaic/2x2 (built in --data_dir, any file format):
+mnist_mosaic/2x2 and mnist_mosaic/scatter (built in --data_dir, any file
+format):
 
 * fg-all-background.npz: no pixel is foreground;
 * fg-fixed-threshold.npz: foreground where the pixel is >= 128, one
   threshold for every image instead of each image's own;
 * circles-mean.npz: the most frequent training label and the mean training
   circle for every image;
-* mosaic-all-background.npz: every pixel background.
+* mosaic-all-background.npz, mosaic-scatter-all-background.npz: every
+  pixel background.
 
 Score each with `mnist-derived-score`.
 """
@@ -55,12 +57,14 @@ def main():
       "circle": np.tile(train["circle"].astype(np.float64).mean(axis=0),
                         (n, 1))})
 
-  mosaic = _split("mnist_mosaic/2x2", "test", (), args.data_dir)
-  shape = cli_support.built_builder(
-      "mnist_mosaic/2x2", args.data_dir).info.features["mask"].shape[:2]
-  save(out / "mosaic-all-background.npz", {
-      "index": mosaic["index"],
-      "mask": np.zeros((len(mosaic["index"]), *shape), np.uint8)})
+  for dataset, name in [("mnist_mosaic/2x2", "mosaic"),
+                        ("mnist_mosaic/scatter", "mosaic-scatter")]:
+    mosaic = _split(dataset, "test", (), args.data_dir)
+    shape = cli_support.built_builder(
+        dataset, args.data_dir).info.features["mask"].shape[:2]
+    save(out / f"{name}-all-background.npz", {
+        "index": mosaic["index"],
+        "mask": np.zeros((len(mosaic["index"]), *shape), np.uint8)})
   print(f"wrote {', '.join(sorted(p.name for p in out.glob('*.npz')))} in {out}")
 
 
