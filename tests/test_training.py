@@ -179,6 +179,30 @@ def test_killed_training_resumes_where_it_stopped(data_dir, tmp_path):
   keras.saving.load_model(run / runner.MODEL_FILE, safe_mode=True)
 
 
+def test_a_backup_corrupted_by_the_kill_still_resumes(data_dir, tmp_path):
+  # A kill in the middle of writing the backup leaves a corrupt weights
+  # file; the previous state must still be there to resume from.
+  run = tmp_path / "run"
+  command = [sys.executable, "-m", "training", "train", "fg", "--out", str(run),
+             "--data-dir", str(data_dir), "--dataset", DATASETS["fg"],
+             "--epochs", "40", "--batch-size", "4", "--quiet"]
+  proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, cwd=REPO)
+  deadline = time.monotonic() + 300
+  while len(_losses_or_empty(run) or []) < 3:  # two backups written
+    assert proc.poll() is None, "training ended before it could be killed"
+    assert time.monotonic() < deadline
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  current = sorted((run / runner.BACKUP_DIR).glob("latest.weights.h5"))
+  assert current, sorted(p.name for p in (run / runner.BACKUP_DIR).iterdir())
+  current[0].write_bytes(b"not an h5 file: killed while writing")
+  done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+  assert done.returncode == 0, done.stderr[-2000:]
+  keras.saving.load_model(run / runner.MODEL_FILE, safe_mode=True)
+
+
 def _losses_or_empty(run):
   return (run / runner.LOG_FILE).exists() and _losses(run)
 

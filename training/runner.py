@@ -193,7 +193,10 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   compile_model(task, model, steps, settings["epochs"],
                 settings["learning_rate"])
   callbacks = [
-      keras.callbacks.BackupAndRestore(str(out / BACKUP_DIR)),
+      # Two states: a kill while one is written leaves the other to resume
+      # from (one corrupt h5 file would otherwise stop every resume).
+      keras.callbacks.BackupAndRestore(str(out / BACKUP_DIR),
+                                       double_checkpoint=True),
       keras.callbacks.CSVLogger(str(out / LOG_FILE), append=True),
       AtomicBestCheckpoint(out / BEST_FILE, out / LOG_FILE),
   ]
