@@ -368,14 +368,16 @@ def scatter_examples(config, split, images, labels, start, stop):
   images_out, owners = scatter.compose(
       kept_cells, [[masks[d] for d in row[row >= 0]] for row in digit],
       positions, kept_counts, config.canvas)
-  owned = scatter.owned_boxes(owners, kept_cells, positions,
-                                   kept_counts)
+  owned = geometry.normalized_boxes(
+      scatter.owned_boxes(owners, kept_cells, positions,
+                          kept_counts).reshape(-1, 4),
+      *config.canvas).reshape(num, -1, 4)
   examples = []
   for j in range(num):
     mine = digit[j, :kept_counts[j]]
     digit_labels = labels[indices[mine]]
     classes = np.concatenate([[0], digit_labels + 1]).astype(np.uint8)
-    boxes = geometry.normalized_boxes(owned[j, :len(mine)], *config.canvas)
+    boxes = owned[j, :len(mine)]
     examples.append(_example(start + j, images_out[j], classes[owners[j]],
                              owners[j], {
         "bbox": boxes.reshape(-1, 4), "label": digit_labels,

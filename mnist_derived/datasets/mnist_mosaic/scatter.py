@@ -216,9 +216,12 @@ def compose(cells, masks, positions, counts, canvas):
   for k in range(int(counts.max(initial=0))):
     layer = np.zeros_like(images)
     covered = np.zeros(images.shape, bool)
-    for group, at in _cells_at(cells, positions, counts, k):
-      layer[at] = np.stack([cells[g][k] for g in group])
-      covered[at] = np.stack([masks[g][k] for g in group])
+    # A slice assignment per digit: faster than one fancy-indexed scatter.
+    for e in np.flatnonzero(counts > k):
+      side = cells[e][k].shape[0]
+      row, col = positions[e, k]
+      layer[e, row:row + side, col:col + side] = cells[e][k]
+      covered[e, row:row + side, col:col + side] = masks[e][k]
     np.maximum(images, layer, out=images)
     wins = covered & (layer >= brightest)  # ties go to the later digit
     owners[wins] = k + 1
