@@ -18,7 +18,8 @@ from mnist_derived import geometry
 
 CELL_SIDE = 28
 # Candidate positions tried per batch, and batches before a digit is left
-# out (see `place`); with the shipped configs no digit is ever left out.
+# out (see `place`): none in the MNIST builds of `scatter` and
+# `scatter_m2nist`, 0.13% of the digits of `scatter_scaled`.
 CANDIDATES = 64
 _MAX_BATCHES = 16
 
