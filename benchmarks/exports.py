@@ -46,7 +46,7 @@ def child(dataset, fmt, out, data_dir, split):
     builder = _large_builder(data_dir)
   else:
     builder = cli_support.built_builder(dataset, data_dir)
-  cli._exporter(fmt)(builder, out, split=split)  # pylint: disable=protected-access
+  cli.exporter(fmt)(builder, out, split=split)
   # Peak RSS of this process since its exec (a forked child's ru_maxrss
   # would start from the parent's).
   status = open("/proc/self/status").read()

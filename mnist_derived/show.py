@@ -22,6 +22,7 @@ import numpy as np
 
 from mnist_derived.core import cli_support
 from mnist_derived.core import errors
+from mnist_derived.export import reading
 
 
 def class_colours(num_classes):
@@ -53,10 +54,7 @@ def _kind(features):
 
 def _examples(builder, split, num):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  if split not in builder.info.splits:
-    raise errors.InputError(
-        f"{builder.name}/{builder.builder_config.name} has no split"
-        f" {split!r}; it has {list(builder.info.splits)}")
+  reading.splits_of(builder, split)  # an unknown split: one-line error
   ds = builder.as_dataset(split=split, shuffle_files=False).take(num)
   return sorted(tfds.as_numpy(ds), key=lambda ex: int(ex["index"]))
 

@@ -20,6 +20,7 @@ from tests.conftest import DUMMY_SCATTER
 from tests.conftest import REPO
 from tests.export_checks import assert_same_example
 from tests.export_checks import records_as_rows
+from tests.test_score import score_command
 
 datasets = pytest.importorskip("datasets")
 pycocotools_coco = pytest.importorskip("pycocotools.coco")
@@ -217,15 +218,10 @@ def test_an_existing_folder_needs_overwrite(dummy_data_dir, tmp_path, capsys):
   assert sorted(os.listdir(tmp_path / "fg")) == ["README.md", "data"]
 
 
-_SCORE_WITH_TINY = ("import sys, tests.builder_testing;"
-                    " from mnist_derived.evaluation import score;"
-                    " sys.exit(score.main(sys.argv[1:]))")
-
-
 def _score_detections(path, data_dir, name=DUMMY_SCATTER):
   return subprocess.run(
-      [sys.executable, "-c", _SCORE_WITH_TINY, name, "--detections",
-       str(path), "--data_dir", str(data_dir)],
+      [*score_command(name), "--detections", str(path), "--data_dir",
+       str(data_dir)],
       capture_output=True, text=True, cwd=REPO, check=False)
 
 

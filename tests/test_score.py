@@ -23,7 +23,8 @@ _SCORE_WITH_TINY = ("import sys, tests.builder_testing;"
                     " sys.exit(score.main(sys.argv[1:]))")
 
 
-def _command(dataset):
+def score_command(dataset):
+  """The scorer command line for a dataset (the tiny mosaics through -c)."""
   if dataset.startswith("mnist_mosaic_tiny"):
     return [sys.executable, "-c", _SCORE_WITH_TINY, dataset]
   return [SCORE, dataset]
@@ -31,7 +32,7 @@ def _command(dataset):
 
 def _run(dataset, predictions, data_dir, *extra):
   return subprocess.Popen(
-      [*_command(dataset), "--predictions", str(predictions), "--data_dir",
+      [*score_command(dataset), "--predictions", str(predictions), "--data_dir",
        str(data_dir), *extra], cwd=REPO, stdout=subprocess.PIPE,
       stderr=subprocess.PIPE, text=True)
 

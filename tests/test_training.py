@@ -154,20 +154,28 @@ def test_cli_evaluate_prints_metrics(data_dir, tmp_path, capsys):
   assert {"mean_image_jaccard", "foreground_iou"} <= set(printed)
 
 
-def test_killed_training_resumes_where_it_stopped(data_dir, tmp_path):
-  run = tmp_path / "run"
+def _train_then_kill(run, data_dir, epochs_logged):
+  """Starts a 40-epoch fg run in a new process and SIGKILLs it once its log
+  holds `epochs_logged` epochs and its backup exists; returns the command."""
   command = [sys.executable, "-m", "training", "train", "fg", "--out", str(run),
              "--data-dir", str(data_dir), "--dataset", DATASETS["fg"],
              "--epochs", "40", "--batch-size", "4", "--quiet"]
   proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, cwd=REPO)
   deadline = time.monotonic() + 300
-  while not (run / "backup").exists() or not _losses_or_empty(run):
+  while (not (run / runner.BACKUP_DIR).exists()
+         or len(_losses_or_empty(run) or []) < epochs_logged):
     assert proc.poll() is None, "training ended before it could be killed"
     assert time.monotonic() < deadline
     time.sleep(0.2)
   proc.send_signal(signal.SIGKILL)
   proc.wait()
+  return command
+
+
+def test_killed_training_resumes_where_it_stopped(data_dir, tmp_path):
+  run = tmp_path / "run"
+  command = _train_then_kill(run, data_dir, epochs_logged=1)
   assert not (run / runner.MODEL_FILE).exists()
   subprocess.run(command, check=True, capture_output=True, cwd=REPO)
   with open(run / runner.LOG_FILE, newline="") as f:
@@ -183,18 +191,7 @@ def test_a_backup_corrupted_by_the_kill_still_resumes(data_dir, tmp_path):
   # A kill in the middle of writing the backup leaves a corrupt weights
   # file; the previous state must still be there to resume from.
   run = tmp_path / "run"
-  command = [sys.executable, "-m", "training", "train", "fg", "--out", str(run),
-             "--data-dir", str(data_dir), "--dataset", DATASETS["fg"],
-             "--epochs", "40", "--batch-size", "4", "--quiet"]
-  proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, cwd=REPO)
-  deadline = time.monotonic() + 300
-  while len(_losses_or_empty(run) or []) < 3:  # two backups written
-    assert proc.poll() is None, "training ended before it could be killed"
-    assert time.monotonic() < deadline
-    time.sleep(0.2)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
+  command = _train_then_kill(run, data_dir, epochs_logged=3)  # two backups
   current = sorted((run / runner.BACKUP_DIR).glob("latest.weights.h5"))
   assert current, sorted(p.name for p in (run / runner.BACKUP_DIR).iterdir())
   current[0].write_bytes(b"not an h5 file: killed while writing")

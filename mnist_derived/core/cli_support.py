@@ -31,6 +31,19 @@ def one_line_errors(exit_code=1, types=(errors.InputError,)):
     errors.exit_with_one_line(e, exit_code)
 
 
+@contextlib.contextmanager
+def absl_errors_only():
+  """Shows only errors of absl logging (TFDS's) inside the block: for
+  warnings the caller knows to be noise and says better itself."""
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  verbosity = logging.get_verbosity()
+  logging.set_verbosity(logging.ERROR)
+  try:
+    yield
+  finally:
+    logging.set_verbosity(verbosity)
+
+
 def built_builder(dataset, data_dir=None, manual_dir=None,
                   can_build=False):
   """The TFDS builder of a built dataset ('name/config'), or an InputError.
@@ -41,19 +54,15 @@ def built_builder(dataset, data_dir=None, manual_dir=None,
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   import mnist_derived  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
-  from absl import logging  # pylint: disable=g-import-not-at-top
-  verbosity = logging.get_verbosity()
   # TFDS warns that an unbuilt folder has no dataset_info.json; the error
   # below says it better.
-  logging.set_verbosity(logging.ERROR)
-  try:
-    builder = tfds.builder(dataset, data_dir=data_dir)
-    prepared = builder.is_prepared()
-  except (tfds.core.registered.DatasetNotFoundError, ValueError) as e:
-    raise errors.InputError(
-        f"{dataset}: {str(e).strip().splitlines()[0]}") from None
-  finally:
-    logging.set_verbosity(verbosity)
+  with absl_errors_only():
+    try:
+      builder = tfds.builder(dataset, data_dir=data_dir)
+      prepared = builder.is_prepared()
+    except (tfds.core.registered.DatasetNotFoundError, ValueError) as e:
+      raise errors.InputError(
+          f"{dataset}: {str(e).strip().splitlines()[0]}") from None
   if not prepared and manual_dir is not None:
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))

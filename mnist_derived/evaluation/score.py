@@ -130,17 +130,12 @@ def load_truth(builder, split, features):
     rows = [source[i] for i in range(len(source))]
     columns = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}
   else:
-    from absl import logging  # pylint: disable=g-import-not-at-top
-    verbosity = logging.get_verbosity()
     # TFDS 4.9.10's partial decoding of a Sequence warns that its own code
     # uses a deprecated FeatureConnector.dtype: nothing the user can act on.
-    logging.set_verbosity(logging.ERROR)
-    try:
+    with cli_support.absl_errors_only():
       ds = builder.as_dataset(
           split=split, shuffle_files=False,
           decoders=tfds.decode.PartialDecoding({k: True for k in keys}))
-    finally:
-      logging.set_verbosity(verbosity)
     batches = list(tfds.as_numpy(ds.batch(1024)))
     columns = {k: np.concatenate([b[k] for b in batches]) for k in keys}
   order = np.argsort(columns["index"], kind="stable")

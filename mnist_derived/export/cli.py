@@ -18,7 +18,8 @@ from mnist_derived.core import errors
 FORMATS = ("parquet", "coco", "croissant")
 
 
-def _exporter(name):
+def exporter(name):
+  """The export function of a format."""
   # Each format imports only its own libraries.
   if name == "parquet":
     from mnist_derived.export import parquet as module  # pylint: disable=g-import-not-at-top
@@ -44,7 +45,7 @@ def main(argv=None):
   args = parser.parse_args(argv)
   cli_support.import_tensorflow_quietly()
   with cli_support.one_line_errors(types=(errors.InputError,)):
-    export = _exporter(args.format)
+    export = exporter(args.format)
     builder = cli_support.built_builder(args.dataset, args.data_dir)
     summary = export(builder, args.out, split=args.split,
                      overwrite=args.overwrite)

@@ -125,15 +125,19 @@ def write_annotations(builder, split, path, image_folder):
         counts[1] += 1
   with open(path, "w") as out:
     out.write(f'{{"info": {json.dumps(_info(builder, split))}, "images": [')
-    for part, key in zip(scratch, ("annotations", None)):
-      with open(part) as f:
-        for block in iter(lambda: f.read(1 << 20), ""):
-          out.write(block)
-      part.unlink()
-      if key:
-        out.write(f'], "{key}": [')
+    _append(out, scratch[0])
+    out.write('], "annotations": [')
+    _append(out, scratch[1])
     out.write(f'], "categories": {json.dumps(categories(builder))}}}')
   return tuple(counts)
+
+
+def _append(out, part):
+  """Copies a scratch file into `out` in 1 MB blocks, then removes it."""
+  with open(part) as f:
+    for block in iter(lambda: f.read(1 << 20), ""):
+      out.write(block)
+  part.unlink()
 
 
 def export(builder, out, split=None, overwrite=False):

@@ -47,23 +47,16 @@ def _fields(mlc, tfds_features, split):
 
   def field(name, feature, column, json_path=None, in_sequence=False):
     transforms = [mlc.Transform(json_path=json_path)] if json_path else []
-    description = feature.doc.desc if feature.doc and feature.doc.desc else ""
+    description = reading.describe(feature)
     shape = list(feature.shape) if not in_sequence else [-1, *feature.shape]
     if isinstance(feature, tfds.features.Image):
       data_type = mlc.DataType.IMAGE_OBJECT
       transforms.append(mlc.Transform(json_path="bytes"))
       shape = []
-    elif isinstance(feature, tfds.features.ClassLabel):
-      data_type = mlc.DataType.INTEGER
-      description = "Class: " + ", ".join(
-          f"{i} = {n}" for i, n in enumerate(feature.names))
     elif np.dtype(feature.np_dtype).kind == "f":
       data_type = mlc.DataType.FLOAT
     else:
       data_type = mlc.DataType.INTEGER
-    if isinstance(feature, tfds.features.BBoxFeature):
-      description += ("; " if description else "") + (
-          "(ymin, xmin, ymax, xmax) in [0, 1] along pixel edges")
     return mlc.Field(
         id=f"{split}/{name}", name=name, description=description or None,
         data_types=[data_type],
@@ -84,11 +77,6 @@ def _fields(mlc, tfds_features, split):
     else:
       fields.append(field(key, feature, key))
   return fields
-
-
-def _description(builder):
-  folder = reading.dataset_folder(builder)
-  return (folder / "README.md").read_text().strip()
 
 
 def metadata(builder, folder):
@@ -128,12 +116,11 @@ def metadata(builder, folder):
       description=(f"{config.description} Version {builder.version}, built by"
                    f" mnist-derived {mnist_derived.__version__} from"
                    f" {source.name} ({source.homepage}).\n\n"
-                   + _description(builder)),
+                   + reading.card_text(builder)),
       url=source.homepage,
       version=str(builder.version),
       license=[source.license],
-      cite_as=(reading.dataset_folder(builder)
-               / "CITATIONS.bib").read_text().strip(),
+      cite_as=reading.citations(builder),
       creators=[mlc.Organization(name=f"mnist-derived"
                                  f" {mnist_derived.__version__}")],
       date_published=datetime.datetime.now(datetime.timezone.utc).replace(

@@ -166,14 +166,7 @@ def _field_lines(tfds_features, prefix=""):
       lines.append(f"- `{name}`: one list per field, one entry per object")
       lines += _field_lines(inner, prefix=f"{name}.")
       continue
-    doc = feature.doc.desc if feature.doc and feature.doc.desc else ""
-    if isinstance(inner, tfds.features.BBoxFeature):
-      doc = (doc + "; " if doc else "") + ("(ymin, xmin, ymax, xmax) in [0, 1]"
-                                           " along pixel edges (TFDS's"
-                                           " convention)")
-    if isinstance(inner, tfds.features.LabeledImage):
-      doc = (doc + "; " if doc else "") + "classes: " + ", ".join(
-          f"{i} = {n}" for i, n in enumerate(inner.names))
+    doc = reading.describe(inner)
     kind = type(inner).__name__
     lines.append(f"- `{name}` ({kind}){': ' + doc if doc else ''}")
   return lines
@@ -207,7 +200,6 @@ def dataset_card(builder, features, split_sizes):
                                                num_examples=count)
                            for split, (count, size) in split_sizes.items()}))
   DatasetInfosDict({config.name: info}).to_dataset_card_data(card_data)
-  folder = reading.dataset_folder(builder)
   body = "\n".join([
       f"# {builder.name}/{config.name}",
       "",
@@ -227,14 +219,14 @@ def dataset_card(builder, features, split_sizes):
       "",
       "## How it was made",
       "",
-      (folder / "README.md").read_text().strip(),
+      reading.card_text(builder),
       "",
       f"Source: {source.name} ({source.homepage}), license {source.license}.",
       "",
       "## Citation",
       "",
       "```bibtex",
-      (folder / "CITATIONS.bib").read_text().strip(),
+      reading.citations(builder),
       "```",
       "",
   ])

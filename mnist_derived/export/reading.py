@@ -91,3 +91,28 @@ def dataset_folder(builder):
     if path and (pathlib.Path(path).parent / "CITATIONS.bib").exists():
       return pathlib.Path(path).parent
   raise errors.InputError(f"{builder.name}: no dataset folder with a card")
+
+
+def card_text(builder):
+  """The dataset card (the builder folder's README.md)."""
+  return (dataset_folder(builder) / "README.md").read_text().strip()
+
+
+def citations(builder):
+  """The builder folder's CITATIONS.bib."""
+  return (dataset_folder(builder) / "CITATIONS.bib").read_text().strip()
+
+
+def describe(feature):
+  """A leaf feature's TFDS doc, plus the conventions a reader outside TFDS
+  needs: the box order and range, the names of class ids."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  parts = [feature.doc.desc] if feature.doc and feature.doc.desc else []
+  if isinstance(feature, tfds.features.BBoxFeature):
+    parts.append("(ymin, xmin, ymax, xmax) in [0, 1] along pixel edges"
+                 " (TFDS's convention)")
+  if isinstance(feature, (tfds.features.ClassLabel,
+                          tfds.features.LabeledImage)):
+    parts.append("classes: " + ", ".join(
+        f"{i} = {n}" for i, n in enumerate(feature.names)))
+  return "; ".join(parts)

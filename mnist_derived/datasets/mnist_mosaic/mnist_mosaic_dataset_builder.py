@@ -338,10 +338,8 @@ def scatter_examples(config, split, images, labels, start, stop):
   valid = np.arange(depth)[None, :] < counts[:, None]
   sides = np.full((num, depth), scatter.CELL_SIDE, np.int64)
   batches = np.zeros((num, depth, 2 * scatter.CANDIDATES), np.uint64)
-  rngs = []
   for j, count in enumerate(counts):
     rng = scatter.example_stream(config.seed, split, start + j)
-    rngs.append(rng)
     sides[j, :count] = scatter.digit_sides(count, config.min_scale,
                                            config.max_scale, rng)
     batches[j, :count] = np.asarray(
