@@ -4,9 +4,14 @@
 
 In one process, on the same local IDX files: builds TFDS's `mnist` (made to
 read the files instead of downloading them), then `mnist_fg/mnist`,
-`mnist_circles/mnist` and `mnist_mosaic/2x2`, each into a fresh temporary
-data dir. Prints the time per example written and its ratio to TFDS's MNIST
-(targets: fg and circles <= 1.3x, mosaic <= 1.5x at 4x the pixels).
+`mnist_circles/mnist`, `mnist_mosaic/2x2` and `mnist_mosaic/scatter`, each
+into a fresh temporary data dir. Prints the time per example written and its
+ratio to TFDS's MNIST (targets: fg and circles <= 1.3x, mosaics <= 1.5x).
+
+Then, per derived builder, "TFDS alone": the same builder writing the same
+examples made beforehand and held in memory, so its time is TFDS's own
+encoding, serialization, shuffling and writing of our examples, a floor no
+derivation can go below.
 
 Then, per derived builder, where the time goes: each phase timed on its own,
 one after another in this thread, as % of the build's time:
@@ -14,14 +19,17 @@ one after another in this thread, as % of the build's time:
   derive     the derivation proper, the numpy functions a builder calls:
              thresholds and masks, circles, boxes, mosaic drawing and tiling;
   assemble   the rest of `examples_of_chunk`: slicing, per-example dicts;
-  png        OpenCV PNG encoding of the images and masks;
+  png        PNG encoding of the images and masks (`encoding.png_batch`);
   encode     TFDS's `features.encode_example` of every example;
   serialize  TFDS's example serializer (the protos the writer writes);
   rest       build - all of the above: file writing, shuffling, statistics,
-             less the overlap (a build makes chunks in a thread ahead of the
-             writer, so the phases can add up to more than the build).
+             less the overlap (a build makes chunks in worker processes
+             beside the writer, so the phases add up to more than the build
+             and `rest` is negative: the sum is CPU time, not wall time).
 TFDS's MNIST gets its files pre-extracted, so its time has no gunzip in it;
-ours includes reading the gz files.
+ours includes reading the gz files. TensorFlow is imported before anything
+is timed: TFDS's writer imports it on first use, which would otherwise put
+about 3 s on whichever build runs first.
 """
 
 import argparse
@@ -44,7 +52,8 @@ from mnist_derived.core import generation
 from mnist_derived import geometry
 from mnist_derived.core import sources
 
-DERIVED = ("mnist_fg/mnist", "mnist_circles/mnist", "mnist_mosaic/2x2")
+DERIVED = ("mnist_fg/mnist", "mnist_circles/mnist", "mnist_mosaic/2x2",
+           "mnist_mosaic/scatter")
 
 
 class _ExtractedFiles:
@@ -116,6 +125,36 @@ def _timing(module, names, spent, phase):
       setattr(module, name, fn)
 
 
+def _all_examples(builder, splits):
+  """{split: [(key, example)]} of a builder's whole dataset, made here."""
+  config = builder.builder_config
+  made = {}
+  for split, source_split in builder.split_sources(config).items():
+    images, labels = splits[source_split]
+    total = builder.num_examples(config, split, len(images))
+    made[split] = [pair for start, stop in generation.chunk_bounds(total)
+                   for pair in builder.examples_of_chunk(
+                       config, split, images, labels, start, stop)]
+  return made
+
+
+def tfds_alone(name, manual_dir, data_dir):
+  """Seconds TFDS takes to write the builder's examples, made beforehand."""
+  builder = tfds.builder(name, data_dir=data_dir)
+  dl_manager = tfds.download.DownloadManager(download_dir=data_dir)
+  made = _all_examples(builder, sources.load_splits(
+      manual_dir, dl_manager, builder.builder_config.source))
+
+  class Replay(type(builder), skip_registration=True):
+
+    def _split_generators(self, dl_manager):
+      del dl_manager  # the examples are made
+      return {split: iter(pairs) for split, pairs in made.items()}
+
+  replay = Replay(config=builder.builder_config, data_dir=data_dir / "replay")
+  return _timed(replay.download_and_prepare)
+
+
 def profile(name, manual_dir, data_dir, build_seconds):
   """Seconds of each build phase, run alone (see the module docstring)."""
   builder = tfds.builder(name, data_dir=data_dir)
@@ -137,7 +176,7 @@ def profile(name, manual_dir, data_dir, build_seconds):
   builder_module = sys.modules[type(builder).__module__]
   with _timing(geometry, DERIVATION, spent, "derive"), _timing(
       builder_module, DERIVATION, spent, "derive"), _timing(
-          encoding, ["png_bytes"], spent, "png"):
+          encoding, ["png_batch"], spent, "png"):
     made = _timed(make_all_chunks)
   phases["derive"] = spent["derive"]
   phases["assemble"] = made - spent["derive"] - spent["png"]
@@ -154,6 +193,7 @@ def profile(name, manual_dir, data_dir, build_seconds):
 
 
 def main():
+  import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--manual_dir", required=True,
                       help="folder with the four MNIST IDX gz files")
@@ -180,21 +220,27 @@ def main():
       builder = tfds.builder(name, data_dir=tmp / name.replace("/", "_"))
       seconds = _timed(lambda: builder.download_and_prepare(  # pylint: disable=cell-var-from-loop
           download_config=download_config))
-      results[name] = {"examples": _num_examples(builder), "seconds": seconds,
-                       "phases": profile(name, args.manual_dir,
-                                         tmp / "profile", seconds)}
+      results[name] = {
+          "examples": _num_examples(builder), "seconds": seconds,
+          "tfds_alone_seconds": tfds_alone(name, args.manual_dir,
+                                           tmp / "alone" / name),
+          "phases": profile(name, args.manual_dir, tmp / "profile", seconds)}
 
-  per_example = {name: r["seconds"] / r["examples"] for name, r in results.items()}
-  print(f"\n{'dataset':24s} {'examples':>8s} {'build s':>8s} {'us/example':>10s}"
-        f" {'x tfds mnist':>12s}   % of build: read / derive / assemble / png /"
-        " encode / serialize / rest")
+  mnist = results["tfds mnist"]["seconds"] / results["tfds mnist"]["examples"]
+  print(f"\n{'dataset':22s} {'examples':>8s} {'build s':>7s} {'us/ex':>6s}"
+        f" {'x mnist':>7s} {'TFDS alone x':>12s}   % of build: read / derive /"
+        " assemble / png / encode / serialize / rest")
   for name, r in results.items():
-    ratio = per_example[name] / per_example["tfds mnist"]
+    r["ratio"] = r["seconds"] / r["examples"] / mnist
+    alone = ""
+    if "tfds_alone_seconds" in r:
+      r["tfds_alone_ratio"] = r["tfds_alone_seconds"] / r["examples"] / mnist
+      alone = f"{r['tfds_alone_ratio']:.2f}"
     shares = " / ".join(f"{100 * s / r['seconds']:5.1f}"
                         for s in r.get("phases", {}).values())
-    r["ratio"] = ratio
-    print(f"{name:24s} {r['examples']:8d} {r['seconds']:8.1f}"
-          f" {1e6 * per_example[name]:10.1f} {ratio:12.2f}   {shares}")
+    print(f"{name:22s} {r['examples']:8d} {r['seconds']:7.1f}"
+          f" {1e6 * r['seconds'] / r['examples']:6.1f} {r['ratio']:7.2f}"
+          f" {alone:>12s}   {shares}")
   if args.json:
     pathlib.Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
 

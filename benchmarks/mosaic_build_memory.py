@@ -2,9 +2,10 @@
 
     python benchmarks/mosaic_build_memory.py --manual_dir ../shared/data/mnist
 
-Builds the 2x2 config at its default counts and at SCALE times them, each in
-its own process (peak RSS is per process), into a temporary data dir, and
-prints time, peak RSS and their ratios. Then the same for the example
+Builds the 2x2 config (or --config) at its default counts and at SCALE times
+them, each in its own process (peak RSS is per process), into a temporary
+data dir, and prints time, peak RSS and their ratios, for the building
+process and for its largest chunk worker process. Then the same for the example
 generator alone (examples made, PNGs included, and dropped; nothing
 written).
 
@@ -30,6 +31,18 @@ config = dataclasses.replace(base, name=f"{name}_x{scale}",
                              num_train=base.num_train * scale,
                              num_validation=base.num_validation * scale,
                              num_test=base.num_test * scale)
+# A worker's own peak (VmHWM), read before it exits: getrusage's children
+# figure counts a child's memory before exec, that is, a copy of this process.
+from mnist_derived.core import processes
+worker_peaks = []
+real_close = processes.ChunkProcesses.close
+def close(self, kill=False):
+  for worker in self._workers:
+    with open(f"/proc/{worker.process.pid}/status") as status:
+      worker_peaks.extend(int(line.split()[1]) for line in status
+                          if line.startswith("VmHWM"))
+  real_close(self, kill)
+processes.ChunkProcesses.close = close
 start = time.perf_counter()
 builder = tfds.builder("mnist_mosaic", config=config, data_dir=data_dir)
 dl_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
@@ -51,6 +64,8 @@ print(json.dumps({
     "mosaics": config.num_train + config.num_validation + config.num_test,
     "seconds": round(time.perf_counter() - start, 1),
     "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    # the largest chunk worker process (0 when chunks are made in a thread)
+    "workers_peak_rss_mb": round(max(worker_peaks, default=0) / 1024),
 }))
 """
 
@@ -76,7 +91,9 @@ def main():
     small, large = rows
     print(f"{mode}: mosaics x{large['mosaics'] / small['mosaics']:.0f}: "
           f"time x{large['seconds'] / small['seconds']:.2f}, "
-          f"peak RSS x{large['peak_rss_mb'] / small['peak_rss_mb']:.2f}")
+          f"peak RSS x{large['peak_rss_mb'] / small['peak_rss_mb']:.2f}"
+          + (f", worker peak RSS x{large['workers_peak_rss_mb'] / small['workers_peak_rss_mb']:.2f}"
+             if small["workers_peak_rss_mb"] else ""))
 
 
 if __name__ == "__main__":

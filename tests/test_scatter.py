@@ -175,7 +175,9 @@ def test_batched_placement_equals_placing_one_digit_at_a_time(
                       (check_mask(c) for c in cells)]).reshape(-1, 4)
     positions, kept = real_place(sides, boxes, config.canvas,
                                  config.max_overlap, rng)
-    np.testing.assert_array_equal(ex["objects"]["position"], positions)
+    # objects are lists (TFDS encodes them faster): an empty one has no shape
+    np.testing.assert_array_equal(
+        np.reshape(ex["objects"]["position"], (-1, 2)), positions)
     np.testing.assert_array_equal(ex["objects"]["index"], mine[kept])
     dropped += (~kept).sum()
   if crowded:

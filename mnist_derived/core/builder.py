@@ -84,8 +84,14 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   # (tests/test_builder.py checks it against TFDS).
   def download_and_prepare(self, **kwargs):
     self._request = BuildRequest.of(kwargs.get("download_config"))
-    with errors.one_line_under_tfds_cli():
-      return super().download_and_prepare(**kwargs)
+    # Chunk worker processes serve every split of this build, then exit.
+    with errors.one_line_under_tfds_cli(), \
+        generation.worker_processes() as workers:
+      self._workers = workers
+      try:
+        return super().download_and_prepare(**kwargs)
+      finally:
+        self._workers = None
 
   @classmethod
   def split_sources(cls, config):
@@ -131,7 +137,8 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   def _generate_examples(self, split, images, labels, bounds):
     make_chunk = functools.partial(self.examples_of_chunk, self.builder_config,
                                    split, images, labels)
-    return generation.read_ahead(make_chunk, bounds)
+    return generation.local_examples(make_chunk, bounds,
+                                     getattr(self, "_workers", None))
 
 
 def check_images(images_path, labels_path, num_classes):

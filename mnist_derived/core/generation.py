@@ -4,9 +4,12 @@ Each builder derives examples [start, stop) of a split from the split's
 source arrays alone (`SourceBuilder.examples_of_chunk`), so any chunk can be
 made anywhere, in any order, with the same result:
 
-* locally, chunks are made one ahead in a worker thread while TFDS
-  serializes and writes the current one (numpy and PNG encoding release the
-  GIL, so a build keeps both cores of a 2-core machine busy);
+* locally, chunks are made ahead in worker processes while TFDS encodes,
+  serializes and writes the current one in this process
+  (`processes.ChunkProcesses`; TFDS's Python and ours would otherwise take
+  turns on one interpreter lock); with one CPU, $MNIST_DERIVED_WORKERS=0,
+  a split of one chunk, or a builder that cannot be imported by name
+  (defined in `__main__`), in a thread instead (`read_ahead`);
 * on Apache Beam, each chunk is one element of a PCollection, and workers
   read the source files themselves (so the files must be readable from every
   worker: a local path for the DirectRunner, shared storage such as gs:// for
@@ -17,18 +20,29 @@ dataset.
 """
 
 import concurrent.futures
+import contextlib
 import functools
+import inspect
+import os
+import sys
 
 from mnist_derived.core import idx
+from mnist_derived.core import processes
 
 # Examples per chunk: large enough that numpy's per-call overhead vanishes
 # (the lockstep circle iteration most), small enough to bound memory.
 CHUNK = 4096
 
 
-def chunk_bounds(total, size=CHUNK):
-  """[(start, stop), ...] covering range(total) in chunks of `size`."""
-  return [(start, min(start + size, total)) for start in range(0, total, size)]
+# Chunks handed to worker processes: smaller than CHUNK, as the writer waits
+# for each split's first one.
+PROCESS_CHUNK = 1024
+
+
+def chunk_bounds(total, size=CHUNK, offset=0):
+  """[(start, stop), ...] covering offset + range(total) in chunks of size."""
+  return [(start, min(start + size, offset + total))
+          for start in range(offset, offset + total, size)]
 
 
 def read_ahead(make_chunk, bounds):
@@ -46,6 +60,73 @@ def read_ahead(make_chunk, bounds):
       pending = upcoming
     if pending is not None:
       yield from pending.result()
+
+
+# The writer (TFDS's encoding, serialization and shuffling, in this process)
+# needs a core of its own; two workers outpace it: more would only take
+# memory (each holds its source split).
+MAX_WORKER_PROCESSES = 2
+WORKERS_VARIABLE = "MNIST_DERIVED_WORKERS"
+
+
+def num_worker_processes():
+  """Worker processes for a local build: one per CPU beside the writer's, at
+  most MAX_WORKER_PROCESSES; $MNIST_DERIVED_WORKERS overrides (0: a thread,
+  as for debugging a builder)."""
+  chosen = os.environ.get(WORKERS_VARIABLE)
+  if chosen is None:
+    return min(MAX_WORKER_PROCESSES, processes.usable_cpus() - 1)
+  if not chosen.isdigit():
+    raise ValueError(f"${WORKERS_VARIABLE} must be a whole number of worker"
+                     f" processes (0 for a thread), not {chosen!r}")
+  return int(chosen)
+
+
+@contextlib.contextmanager
+def worker_processes():
+  """Chunk worker processes for a local build, or None for a thread."""
+  workers = num_worker_processes()
+  if not workers or not sys.executable:
+    yield None
+    return
+  with processes.ChunkProcesses(workers) as pool:
+    try:  # now: workers import while the build reads its source files
+      pool.start()
+    except OSError:  # no subprocesses here (a sandbox): a thread will do
+      pool = None
+    yield pool
+
+
+def importable_by_name(fn):
+  """True when pickle can send fn to a fresh process: its function or
+  class is defined at the top level of an importable module."""
+  while isinstance(fn, functools.partial):
+    fn = fn.func
+  owner = getattr(fn, "__self__", None)
+  target = owner if inspect.isclass(owner) else fn
+  module = getattr(target, "__module__", None)
+  return (module not in (None, "__main__")
+          and "<locals>" not in getattr(target, "__qualname__", "<locals>"))
+
+
+def process_chunks(bounds):
+  """Consecutive bounds (as `chunk_bounds` gives) recut for worker
+  processes: PROCESS_CHUNK examples each, the first a quarter of that, as
+  the writer waits for a split's first chunk and then no more."""
+  if not bounds:
+    return []
+  start, stop = bounds[0][0], bounds[-1][1]
+  head = min(start + PROCESS_CHUNK // 4, stop)
+  return [(start, head)] + chunk_bounds(stop - head, PROCESS_CHUNK, head)
+
+
+def local_examples(make_chunk, bounds, pool):
+  """The items of make_chunk over bounds, in order: from pool's worker
+  processes when it pays, else from `read_ahead`'s thread."""
+  pieces = process_chunks(bounds)
+  if pool is not None and len(pieces) > 1 and importable_by_name(make_chunk):
+    return pool.imap(make_chunk, pieces)
+  return read_ahead(make_chunk, bounds)
 
 
 # A Beam worker makes many chunks of the same split: read its files once.

@@ -58,8 +58,9 @@ class Builder(builder.SourceBuilder):
     normalized = geometry.normalize_circles(circles, HEIGHT, WIDTH)
     boxes = geometry.normalized_boxes(
         geometry.tight_boxes(masks), HEIGHT, WIDTH)
+    image_pngs = encoding.png_batch(images[start:stop])
     return [(i, {
-        "image": encoding.png_bytes(images[i]),
+        "image": image_pngs[i - start],
         "label": labels[i],
         "circle": circles[i - start],
         "circle_normalized": normalized[i - start],

@@ -41,9 +41,11 @@ class Builder(builder.SourceBuilder):
     del config, split  # every source and split is derived the same way
     thresholds = geometry.tss_thresholds(images[start:stop])
     masks = geometry.foreground_masks(images[start:stop], thresholds)
+    image_pngs = encoding.png_batch(images[start:stop])
+    mask_pngs = encoding.png_batch(masks)
     return [(i, {
-        "image": encoding.png_bytes(images[i]),
-        "mask": encoding.png_bytes(masks[i - start]),
+        "image": image_pngs[i - start],
+        "mask": mask_pngs[i - start],
         "label": labels[i],
         "threshold": thresholds[i - start],
         "index": i,

@@ -255,15 +255,26 @@ def object_boxes(cell_boxes, grid_rows, grid_cols):
   return normalized.reshape(boxes.shape)
 
 
-def _example(index, image, mask, instances, objects):
-  return index, {
-      "image": encoding.png_bytes(image),
-      "mask": encoding.png_bytes(mask),
-      "instances": encoding.png_bytes(instances),
-      "objects": objects,
-      "num_digits": len(objects["label"]),
-      "index": index,
-  }
+def _examples(start, images, masks, instances, objects, counts):
+  """[(index, example)] of a chunk: canvases (E, H, W) and the objects of
+  all its examples in order, counts[j] of them example j's.
+
+  Objects go to TFDS as Python lists and BBox tuples, which its Sequence
+  feature encodes faster than numpy rows (the stored values are the same).
+  """
+  columns = {name: values.tolist() for name, values in objects.items()}
+  columns["bbox"] = [tfds.features.BBox(*box) for box in columns["bbox"]]
+  ends = np.cumsum(counts).tolist()
+  pngs = zip(*(encoding.png_batch(canvases)
+               for canvases in (images, masks, instances)))
+  return [(start + j, {
+      "image": image, "mask": mask, "instances": owners,
+      "objects": {name: column[first:last]
+                  for name, column in columns.items()},
+      "num_digits": last - first,
+      "index": start + j,
+  }) for j, ((image, mask, owners), first, last) in enumerate(
+      zip(pngs, [0] + ends, ends))]
 
 
 def grid_examples(config, split, images, labels, start, stop):
@@ -291,12 +302,14 @@ def grid_examples(config, split, images, labels, start, stop):
   mosaics, masks, instances = grid(cells), grid(class_masks), grid(
       instance_masks)
   boxes = object_boxes(cell_boxes, config.grid_rows, config.grid_cols)
-  positions = cell_positions(config.grid_rows, config.grid_cols)
-  scales = np.ones(config.cells, np.float32)
-  return [_example(start + j, mosaics[j], masks[j], instances[j], {
-      "bbox": boxes[j], "label": cell_labels[j], "index": indices[j],
-      "position": positions, "scale": scales,
-  }) for j in range(stop - start)]
+  num = stop - start
+  return _examples(start, mosaics, masks, instances, {
+      "bbox": boxes.reshape(-1, 4), "label": cell_labels.reshape(-1),
+      "index": indices.reshape(-1),
+      "position": np.tile(cell_positions(config.grid_rows, config.grid_cols),
+                          (num, 1)),
+      "scale": np.ones(num * config.cells, np.float32),
+  }, np.full(num, config.cells))
 
 
 def _scaled_cells(images, sides):
@@ -336,15 +349,21 @@ def scatter_examples(config, split, images, labels, start, stop):
   num, depth = stop - start, max(int(counts.max(initial=0)), 1)
   first = (offsets[start:stop] - offsets[start])[:, None] + np.arange(depth)
   valid = np.arange(depth)[None, :] < counts[:, None]
-  sides = np.full((num, depth), scatter.CELL_SIDE, np.int64)
+  # Each example's stream gives its sides (`scatter.digit_sides`: count
+  # words, or none when the scale is fixed), then each digit's first batch
+  # of candidates: one read per example, as if read in turn.
+  low, high = scatter.side_range(config.min_scale, config.max_scale)
+  side_words = int(low != high)
+  side_raw = np.zeros((num, depth), np.uint64)
   batches = np.zeros((num, depth, 2 * scatter.CANDIDATES), np.uint64)
-  for j, count in enumerate(counts):
-    rng = scatter.example_stream(config.seed, split, start + j)
-    sides[j, :count] = scatter.digit_sides(count, config.min_scale,
-                                           config.max_scale, rng)
-    batches[j, :count] = np.asarray(
-        rng.random_raw(count * 2 * scatter.CANDIDATES),
-        np.uint64).reshape(count, 2 * scatter.CANDIDATES)
+  for j, count in enumerate(counts.tolist()):
+    if count:  # an empty canvas reads nothing
+      raw = scatter.example_stream(config.seed, split, start + j).random_raw(
+          count * (side_words + 2 * scatter.CANDIDATES))
+      side_raw[j, :count * side_words] = raw[:count * side_words]
+      batches[j, :count] = raw[count * side_words:].reshape(count, -1)
+  sides = np.where(valid, scatter.uniform_integers(side_raw, low, high),
+                   scatter.CELL_SIDE)
   cells, masks, fg_boxes = _scaled_cells(images[indices], sides[valid])
   padded_boxes = np.zeros((num, depth, 4), np.int64)
   padded_boxes[valid] = fg_boxes
@@ -361,30 +380,29 @@ def scatter_examples(config, split, images, labels, start, stop):
     digit[j] = -1
     digit[j, :kept.sum()] = mine[kept]
     positions[j, :kept.sum()] = placed
-  kept_counts = (digit >= 0).sum(axis=1)
+  is_kept = digit >= 0  # kept digits come first in each row
+  kept_counts = is_kept.sum(axis=1)
+  kept_digits = digit[is_kept]
+  digit_labels = labels[indices[kept_digits]]
   kept_cells = [[cells[d] for d in row[row >= 0]] for row in digit]
-  images_out, owners = scatter.compose(
+  ends = np.cumsum(kept_counts).tolist()
+  images_out, owners, class_masks = scatter.compose(
       kept_cells, [[masks[d] for d in row[row >= 0]] for row in digit],
-      positions, kept_counts, config.canvas)
+      [digit_labels[first:last] for first, last in zip([0] + ends, ends)],
+      positions, config.canvas)
   owned = geometry.normalized_boxes(
       scatter.owned_boxes(owners, kept_cells, positions,
                           kept_counts).reshape(-1, 4),
       *config.canvas).reshape(num, -1, 4)
-  examples = []
-  for j in range(num):
-    mine = digit[j, :kept_counts[j]]
-    digit_labels = labels[indices[mine]]
-    classes = np.concatenate([[0], digit_labels + 1]).astype(np.uint8)
-    boxes = owned[j, :len(mine)]
-    examples.append(_example(start + j, images_out[j], classes[owners[j]],
-                             owners[j], {
-        "bbox": boxes.reshape(-1, 4), "label": digit_labels,
-        "index": indices[mine],
-        "position": positions[j, :len(mine)].astype(np.int32),
-        "scale": (np.array([cells[d].shape[0] for d in mine], np.float64)
-                  / CELL_HEIGHT).astype(np.float32),
-    }))
-  return examples
+  kept_sides = np.array([cells[d].shape[0] for d in kept_digits], np.float64)
+  objects = {
+      "bbox": owned[is_kept[:, :owned.shape[1]]], "label": digit_labels,
+      "index": indices[kept_digits],
+      "position": positions[is_kept].astype(np.int32),
+      "scale": (kept_sides / CELL_HEIGHT).astype(np.float32),
+  }
+  return _examples(start, images_out, class_masks, owners, objects,
+                   kept_counts)
 
 
 class Builder(builder.SourceBuilder):

@@ -1,0 +1,137 @@
+"""Chunks made in worker processes: same items, in order; errors, early stops
+and dead workers handled; a build through them writes the same dataset."""
+
+import functools
+
+import pytest
+import tensorflow_datasets as tfds
+
+from mnist_derived import MnistMosaic
+from mnist_derived.core import fingerprint
+from mnist_derived.core import generation
+from mnist_derived.core import processes
+import tests.builder_testing  # pylint: disable=unused-import (registers mnist_mosaic_tiny)
+from tests.conftest import DUMMY_DATA
+from tests.conftest import DUMMY_SCATTER
+
+# A chunk function any process can import: range(start, stop).
+BOUNDS = generation.chunk_bounds(50, size=4)
+
+
+def _alive(pool):
+  return [w.process for w in pool._workers if w.process.poll() is None]  # pylint: disable=protected-access
+
+
+def test_chunks_come_back_in_order():
+  with processes.ChunkProcesses(2) as pool:
+    assert list(pool.imap(range, BOUNDS)) == list(range(50))
+    # The same workers serve the next split.
+    started = [w.process.pid for w in pool._workers]  # pylint: disable=protected-access
+    assert list(pool.imap(range, [(7, 9)])) == [7, 8]
+    assert [w.process.pid for w in pool._workers] == started  # pylint: disable=protected-access
+    workers = _alive(pool)
+  assert all(p.poll() is not None for p in workers)  # exited with the context
+
+
+def test_builder_chunks_equal_direct_calls(dummy_mnist):
+  images, labels = dummy_mnist["test"]
+  config = MnistMosaic.builder_configs["scatter_scaled"]
+  make_chunk = functools.partial(MnistMosaic.examples_of_chunk, config, "test",
+                                 images, labels)
+  bounds = generation.chunk_bounds(40, size=7)
+  direct = [pair for bound in bounds for pair in make_chunk(*bound)]
+  with processes.ChunkProcesses(2) as pool:
+    assert list(pool.imap(make_chunk, bounds)) == direct
+
+
+def test_an_error_is_raised_in_order_and_stops_the_workers():
+  with processes.ChunkProcesses(2) as pool:
+    items = pool.imap(range, [(0, 2), (2, 4), (1.5, 6), (6, 8)])
+    assert [next(items) for _ in range(4)] == [0, 1, 2, 3]
+    workers = _alive(pool)
+    with pytest.raises(TypeError, match="float"):
+      next(items)
+    assert all(p.wait(timeout=10) is not None for p in workers)
+    assert list(pool.imap(range, [(0, 3), (3, 5)])) == list(range(5))
+
+
+def test_stopping_early_stops_the_workers():
+  with processes.ChunkProcesses(2) as pool:
+    items = pool.imap(range, BOUNDS)
+    assert next(items) == 0
+    workers = _alive(pool)
+    items.close()
+    assert all(p.wait(timeout=10) is not None for p in workers)
+    assert list(pool.imap(range, [(0, 3), (3, 5)])) == list(range(5))
+
+
+def test_a_dead_worker_is_a_clear_error():
+  with processes.ChunkProcesses(1) as pool:
+    pool.start()
+    pool._workers[0].process.kill()  # pylint: disable=protected-access
+    with pytest.raises(processes.WorkerError, match="worker process .* stopped"):
+      list(pool.imap(range, BOUNDS))
+
+
+def _local_function(start, stop):
+  return range(start, stop)
+
+
+def test_only_functions_importable_by_name_go_to_processes():
+  assert generation.importable_by_name(functools.partial(
+      MnistMosaic.examples_of_chunk, None, "test"))
+  assert generation.importable_by_name(range)
+  assert not generation.importable_by_name(lambda start, stop: [])
+
+  def nested(start, stop):
+    return [start, stop]
+  assert not generation.importable_by_name(nested)
+  _local_function.__module__ = "__main__"  # as if defined in a notebook
+  assert not generation.importable_by_name(_local_function)
+
+
+def test_worker_count(monkeypatch):
+  monkeypatch.setenv(generation.WORKERS_VARIABLE, "0")
+  assert generation.num_worker_processes() == 0
+  monkeypatch.setenv(generation.WORKERS_VARIABLE, "two")
+  with pytest.raises(ValueError, match="MNIST_DERIVED_WORKERS.*'two'"):
+    generation.num_worker_processes()
+  monkeypatch.delenv(generation.WORKERS_VARIABLE)
+  assert generation.num_worker_processes() == min(
+      generation.MAX_WORKER_PROCESSES, processes.usable_cpus() - 1)
+
+
+def _build(name, data_dir):
+  builder = tfds.builder(name, data_dir=data_dir)
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=DUMMY_DATA))
+  return fingerprint.builder_fingerprints(builder)
+
+
+@pytest.mark.parametrize("name", ["mnist_fg/mnist", DUMMY_SCATTER])
+def test_a_build_through_processes_equals_one_in_a_thread(
+    name, tmp_path, monkeypatch):
+  monkeypatch.setenv(generation.WORKERS_VARIABLE, "0")
+  in_thread = _build(name, tmp_path / "thread")
+  # Chunks of 5 examples, so that each split takes several.
+  monkeypatch.setattr(generation, "PROCESS_CHUNK", 5)
+  monkeypatch.setenv(generation.WORKERS_VARIABLE, "2")
+  chunks = []
+  real_imap = processes.ChunkProcesses.imap
+  monkeypatch.setattr(processes.ChunkProcesses, "imap", lambda self, f, b: (
+      chunks.extend(b) or real_imap(self, f, b)))
+  assert _build(name, tmp_path / "processes") == in_thread
+  assert len(chunks) > 3
+
+
+@pytest.mark.parametrize("total,offset", [(0, 0), (3, 0), (10000, 0),
+                                          (5000, 700)])
+def test_process_chunks_cover_the_bounds_once(total, offset):
+  bounds = generation.chunk_bounds(total, offset=offset)
+  pieces = generation.process_chunks(bounds)
+  covered = [i for start, stop in pieces for i in range(start, stop)]
+  assert covered == list(range(offset, offset + total))
+  sizes = [stop - start for start, stop in pieces]
+  assert all(size <= generation.PROCESS_CHUNK for size in sizes)
+  if total > generation.PROCESS_CHUNK:
+    assert sizes[0] == generation.PROCESS_CHUNK // 4
