@@ -65,12 +65,21 @@ def test_stopping_early_stops_the_workers():
     assert list(pool.imap(range, [(0, 3), (3, 5)])) == list(range(5))
 
 
-def test_a_dead_worker_is_a_clear_error():
+@pytest.mark.parametrize("task_size", [0, 10_000_000])
+def test_a_dead_worker_is_a_clear_error(task_size):
+  # A small task fits the pipe and the reply is missing; a large one (a
+  # source split) cannot be sent at all.
+  make_chunk = functools.partial(_slice_of, b"x" * task_size)
   with processes.ChunkProcesses(1) as pool:
     pool.start()
     pool._workers[0].process.kill()  # pylint: disable=protected-access
+    pool._workers[0].process.wait()  # pylint: disable=protected-access
     with pytest.raises(processes.WorkerError, match="worker process .* stopped"):
-      list(pool.imap(range, BOUNDS))
+      list(pool.imap(make_chunk, BOUNDS))
+
+
+def _slice_of(data, start, stop):
+  return data[start:stop]
 
 
 def _local_function(start, stop):

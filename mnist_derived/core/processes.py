@@ -51,17 +51,24 @@ class _Worker:
     self.pending = 0  # requests sent, replies not yet read
     self.send(sys.path)
 
+  def _stopped(self):
+    return WorkerError(
+        f"a chunk worker process (pid {self.process.pid}) stopped (exit code"
+        f" {self.process.poll()}); its error, if any, is above")
+
   def send(self, message):
-    pickle.dump(message, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-    self.process.stdin.flush()
+    try:
+      pickle.dump(message, self.process.stdin,
+                  protocol=pickle.HIGHEST_PROTOCOL)
+      self.process.stdin.flush()
+    except BrokenPipeError as e:
+      raise self._stopped() from e
 
   def receive(self):
     try:
       kind, payload = pickle.load(self.process.stdout)
     except (EOFError, pickle.UnpicklingError) as e:
-      raise WorkerError(
-          f"a chunk worker process (pid {self.process.pid}) stopped"
-          f" (exit code {self.process.poll()}); its error is above") from e
+      raise self._stopped() from e
     self.pending -= 1
     if kind == "error":
       raise payload
@@ -82,9 +89,9 @@ class ChunkProcesses:
   """A context manager of worker processes that make chunks.
 
   Workers start with `start` or the first `imap`, serve every split of a
-  build, and exit with the context. make_chunk must pickle: a module-level function or
-  a classmethod of an importable class, with plain data (configs, arrays)
-  bound by functools.partial.
+  build, and exit with the context. make_chunk must pickle: a module-level
+  function or a classmethod of an importable class, with plain data
+  (configs, arrays) bound by functools.partial.
   """
 
   def __init__(self, num_workers):
