@@ -2,6 +2,8 @@
 and dead workers handled; a build through them writes the same dataset."""
 
 import functools
+import sys
+import types
 
 import pytest
 import tensorflow_datasets as tfds
@@ -144,3 +146,18 @@ def test_process_chunks_cover_the_bounds_once(total, offset):
   assert all(size <= generation.PROCESS_CHUNK for size in sizes)
   if total > generation.PROCESS_CHUNK:
     assert sizes[0] == generation.PROCESS_CHUNK // 4
+
+
+def test_a_chunk_function_workers_cannot_import_runs_in_a_thread(monkeypatch):
+  # A module only this process knows, as one loaded from a file path.
+  module = types.ModuleType("chunks_from_a_path")
+  exec("def make_chunk(start, stop):\n  return [start * 10, stop * 10]",  # pylint: disable=exec-used
+       module.__dict__)
+  monkeypatch.setitem(sys.modules, module.__name__, module)
+  assert generation.importable_by_name(module.make_chunk)  # looks fine here
+  monkeypatch.setattr(generation, "PROCESS_CHUNK", 8)  # several chunks
+  with processes.ChunkProcesses(2) as pool:
+    with pytest.raises(processes.TaskNotImportable, match="chunks_from_a_path"):
+      next(pool.imap(module.make_chunk, BOUNDS))
+    assert list(generation.local_examples(module.make_chunk, BOUNDS, pool)) == [
+        value for start, stop in BOUNDS for value in (start * 10, stop * 10)]

@@ -8,8 +8,9 @@ made anywhere, in any order, with the same result:
   serializes and writes the current one in this process
   (`processes.ChunkProcesses`; TFDS's Python and ours would otherwise take
   turns on one interpreter lock); with one CPU, $MNIST_DERIVED_WORKERS=0,
-  a split of one chunk, or a builder that cannot be imported by name
-  (defined in `__main__`), in a thread instead (`read_ahead`);
+  a split of one chunk, or a builder that a fresh process cannot import by
+  name (defined in `__main__`, or loaded from a file path), in a thread
+  instead (`read_ahead`);
 * on Apache Beam, each chunk is one element of a PCollection, and workers
   read the source files themselves (so the files must be readable from every
   worker: a local path for the DirectRunner, shared storage such as gs:// for
@@ -125,8 +126,21 @@ def local_examples(make_chunk, bounds, pool):
   processes when it pays, else from `read_ahead`'s thread."""
   pieces = process_chunks(bounds)
   if pool is not None and len(pieces) > 1 and importable_by_name(make_chunk):
-    return pool.imap(make_chunk, pieces)
+    return _from_processes(pool, make_chunk, pieces, bounds)
   return read_ahead(make_chunk, bounds)
+
+
+def _from_processes(pool, make_chunk, pieces, bounds):
+  items = pool.imap(make_chunk, pieces)
+  try:
+    first = next(items)
+  except processes.TaskNotImportable:  # before any item: the thread does all
+    yield from read_ahead(make_chunk, bounds)
+    return
+  except StopIteration:
+    return
+  yield first
+  yield from items
 
 
 # A Beam worker makes many chunks of the same split: read its files once.

@@ -34,6 +34,11 @@ class WorkerError(RuntimeError):
   """A worker process died or sent something that is not a chunk."""
 
 
+class TaskNotImportable(WorkerError):
+  """The workers cannot unpickle make_chunk: its module cannot be imported
+  by name in a fresh process (say, one loaded from a file path)."""
+
+
 def usable_cpus():
   try:
     return len(os.sched_getaffinity(0))
@@ -72,6 +77,8 @@ class _Worker:
     self.pending -= 1
     if kind == "error":
       raise payload
+    if kind == "task error":
+      raise TaskNotImportable(payload)
     return payload
 
   def close(self, kill=False):
@@ -122,7 +129,7 @@ class ChunkProcesses:
     Chunk k is made by worker k mod n, at most _AHEAD chunks ahead of the
     caller per worker. A worker's exception is raised here, in order; if the
     caller stops early, the workers are killed (the next imap starts new
-    ones).
+    ones). TaskNotImportable comes before any item.
     """
     bounds = list(bounds)
     self.start()
@@ -172,9 +179,13 @@ def serve():
     try:
       if isinstance(make_chunk, bytes):
         make_chunk = pickle.loads(make_chunk)
-      reply = ("ok", list(make_chunk(*payload)))
     except Exception as e:  # pylint: disable=broad-except
-      reply = ("error", _picklable(e))
+      reply = ("task error", f"{type(e).__name__}: {e}")
+    else:
+      try:
+        reply = ("ok", list(make_chunk(*payload)))
+      except Exception as e:  # pylint: disable=broad-except
+        reply = ("error", _picklable(e))
     try:
       pickle.dump(reply, replies, protocol=pickle.HIGHEST_PROTOCOL)
       replies.flush()
