@@ -165,21 +165,15 @@ def profile(name, manual_dir, data_dir, build_seconds):
       sources.load_splits(manual_dir, dl_manager, config.source)))}
 
   spent = collections.defaultdict(float)
-  examples = []
-  def make_all_chunks():
-    for split, source_split in builder.split_sources(config).items():
-      images, labels = splits[source_split]
-      total = builder.num_examples(config, split, len(images))
-      for start, stop in generation.chunk_bounds(total):
-        examples.extend(example for _, example in builder.examples_of_chunk(
-            config, split, images, labels, start, stop))
+  made = {}
   builder_module = sys.modules[type(builder).__module__]
   with _timing(geometry, DERIVATION, spent, "derive"), _timing(
       builder_module, DERIVATION, spent, "derive"), _timing(
           encoding, ["png_batch"], spent, "png"):
-    made = _timed(make_all_chunks)
+    made_seconds = _timed(lambda: made.update(_all_examples(builder, splits)))
+  examples = [example for pairs in made.values() for _, example in pairs]
   phases["derive"] = spent["derive"]
-  phases["assemble"] = made - spent["derive"] - spent["png"]
+  phases["assemble"] = made_seconds - spent["derive"] - spent["png"]
   phases["png"] = spent["png"]
   encoded = []
   phases["encode"] = _timed(lambda: encoded.extend(

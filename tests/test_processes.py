@@ -84,21 +84,25 @@ def _slice_of(data, start, stop):
   return data[start:stop]
 
 
-def _local_function(start, stop):
-  return range(start, stop)
+def _notebook_function(start, stop):
+  return [start * 10, stop * 10]
 
 
-def test_only_functions_importable_by_name_go_to_processes():
-  assert generation.importable_by_name(functools.partial(
-      MnistMosaic.examples_of_chunk, None, "test"))
-  assert generation.importable_by_name(range)
-  assert not generation.importable_by_name(lambda start, stop: [])
-
-  def nested(start, stop):
-    return [start, stop]
-  assert not generation.importable_by_name(nested)
-  _local_function.__module__ = "__main__"  # as if defined in a notebook
-  assert not generation.importable_by_name(_local_function)
+@pytest.mark.parametrize("kind", ["lambda", "local", "__main__"])
+def test_functions_that_do_not_pickle_by_name_run_in_a_thread(
+    kind, monkeypatch):
+  def local(start, stop):
+    return [start * 10, stop * 10]
+  make_chunk = {"lambda": lambda start, stop: [start * 10, stop * 10],
+                "local": local, "__main__": _notebook_function}[kind]
+  if kind == "__main__":  # as if defined in a notebook
+    monkeypatch.setattr(_notebook_function, "__module__", "__main__")
+  monkeypatch.setattr(generation, "PROCESS_CHUNK", 8)  # several chunks
+  with processes.ChunkProcesses(2) as pool:
+    with pytest.raises(processes.TaskNotImportable):
+      next(pool.imap(make_chunk, BOUNDS))
+    assert list(generation.local_examples(make_chunk, BOUNDS, pool)) == [
+        value for start, stop in BOUNDS for value in (start * 10, stop * 10)]
 
 
 def test_worker_count(monkeypatch):
@@ -154,7 +158,6 @@ def test_a_chunk_function_workers_cannot_import_runs_in_a_thread(monkeypatch):
   exec("def make_chunk(start, stop):\n  return [start * 10, stop * 10]",  # pylint: disable=exec-used
        module.__dict__)
   monkeypatch.setitem(sys.modules, module.__name__, module)
-  assert generation.importable_by_name(module.make_chunk)  # looks fine here
   monkeypatch.setattr(generation, "PROCESS_CHUNK", 8)  # several chunks
   with processes.ChunkProcesses(2) as pool:
     with pytest.raises(processes.TaskNotImportable, match="chunks_from_a_path"):

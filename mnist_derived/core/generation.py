@@ -23,7 +23,6 @@ dataset.
 import concurrent.futures
 import contextlib
 import functools
-import inspect
 import os
 import sys
 
@@ -98,18 +97,6 @@ def worker_processes():
     yield pool
 
 
-def importable_by_name(fn):
-  """True when pickle can send fn to a fresh process: its function or
-  class is defined at the top level of an importable module."""
-  while isinstance(fn, functools.partial):
-    fn = fn.func
-  owner = getattr(fn, "__self__", None)
-  target = owner if inspect.isclass(owner) else fn
-  module = getattr(target, "__module__", None)
-  return (module not in (None, "__main__")
-          and "<locals>" not in getattr(target, "__qualname__", "<locals>"))
-
-
 def process_chunks(bounds):
   """Consecutive bounds (as `chunk_bounds` gives) recut for worker
   processes: PROCESS_CHUNK examples each, the first a quarter of that, as
@@ -125,7 +112,7 @@ def local_examples(make_chunk, bounds, pool):
   """The items of make_chunk over bounds, in order: from pool's worker
   processes when it pays, else from `read_ahead`'s thread."""
   pieces = process_chunks(bounds)
-  if pool is not None and len(pieces) > 1 and importable_by_name(make_chunk):
+  if pool is not None and len(pieces) > 1:
     return _from_processes(pool, make_chunk, pieces, bounds)
   return read_ahead(make_chunk, bounds)
 

@@ -35,8 +35,9 @@ class WorkerError(RuntimeError):
 
 
 class TaskNotImportable(WorkerError):
-  """The workers cannot unpickle make_chunk: its module cannot be imported
-  by name in a fresh process (say, one loaded from a file path)."""
+  """make_chunk cannot go to a fresh process: it does not pickle (a lambda, a
+  local function) or a worker cannot import it by name (defined in
+  `__main__`, or in a module loaded from a file path)."""
 
 
 def usable_cpus():
@@ -96,9 +97,10 @@ class ChunkProcesses:
   """A context manager of worker processes that make chunks.
 
   Workers start with `start` or the first `imap`, serve every split of a
-  build, and exit with the context. make_chunk must pickle: a module-level
-  function or a classmethod of an importable class, with plain data
-  (configs, arrays) bound by functools.partial.
+  build, and exit with the context. make_chunk must pickle by name: a
+  module-level function or a classmethod of an importable class, with plain
+  data (configs, arrays) bound by functools.partial; anything else is a
+  TaskNotImportable before the first item.
   """
 
   def __init__(self, num_workers):
@@ -132,9 +134,12 @@ class ChunkProcesses:
     ones). TaskNotImportable comes before any item.
     """
     bounds = list(bounds)
+    try:
+      task = pickle.dumps(make_chunk, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+      raise TaskNotImportable(f"{type(e).__name__}: {e}") from e
     self.start()
     workers = self._workers
-    task = pickle.dumps(make_chunk, protocol=pickle.HIGHEST_PROTOCOL)
     for worker in workers:
       worker.send(("task", task))
     sent = 0

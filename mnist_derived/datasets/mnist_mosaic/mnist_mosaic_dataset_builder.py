@@ -384,12 +384,12 @@ def scatter_examples(config, split, images, labels, start, stop):
   kept_counts = is_kept.sum(axis=1)
   kept_digits = digit[is_kept]
   digit_labels = labels[indices[kept_digits]]
-  kept_cells = [[cells[d] for d in row[row >= 0]] for row in digit]
-  ends = np.cumsum(kept_counts).tolist()
+  kept_rows = [row[:count] for row, count in zip(digit.tolist(), kept_counts)]
+  kept_cells = [[cells[d] for d in row] for row in kept_rows]
   images_out, owners, class_masks = scatter.compose(
-      kept_cells, [[masks[d] for d in row[row >= 0]] for row in digit],
-      [digit_labels[first:last] for first, last in zip([0] + ends, ends)],
-      positions, config.canvas)
+      kept_cells, [[masks[d] for d in row] for row in kept_rows],
+      np.split(digit_labels, np.cumsum(kept_counts)[:-1]), positions,
+      config.canvas)
   owned = geometry.normalized_boxes(
       scatter.owned_boxes(owners, kept_cells, positions,
                           kept_counts).reshape(-1, 4),
