@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from mnist_derived.core import fingerprint
+from mnist_derived import fingerprint
 
 TFDS = shutil.which("tfds", path=os.path.dirname(sys.executable)) or "tfds"
 

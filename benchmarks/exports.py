@@ -39,14 +39,15 @@ def _large_builder(data_dir):
 
 def child(dataset, fmt, out, data_dir, split):
   """Runs one export in this process (the large config by its name)."""
-  from mnist_derived.core import cli_support  # pylint: disable=g-import-not-at-top
-  from mnist_derived.export import cli  # pylint: disable=g-import-not-at-top
+  import importlib  # pylint: disable=g-import-not-at-top
+  from mnist_derived import builds  # pylint: disable=g-import-not-at-top
   split = None if split == "all" else split
   if dataset.endswith(LARGE):
     builder = _large_builder(data_dir)
   else:
-    builder = cli_support.built_builder(dataset, data_dir)
-  cli.exporter(fmt)(builder, out, split=split)
+    builder = builds.built_builder(dataset, data_dir)
+  importlib.import_module(f"mnist_derived.export.{fmt}").export(
+      builder, out, split=split)
   # Peak RSS of this process since its exec (a forked child's ru_maxrss
   # would start from the parent's).
   status = open("/proc/self/status").read()

@@ -14,7 +14,7 @@ format):
 * mosaic-all-background.npz, mosaic-scatter-all-background.npz: every
   pixel background.
 
-Score each with `mnist-derived-score`.
+Score each with `mnist-derived score`.
 """
 
 import argparse
@@ -22,18 +22,20 @@ import pathlib
 
 import numpy as np
 
-from mnist_derived.core import cli_support
+from mnist_derived import builds
+from mnist_derived import files
+from mnist_derived.cli import options
 from mnist_derived.evaluation import score
 
 
 def _split(dataset, split, features, data_dir):
-  return score.load_truth(cli_support.built_builder(dataset, data_dir), split,
+  return score.load_truth(builds.built_builder(dataset, data_dir), split,
                           features)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  cli_support.add_data_dir(parser)
+  options.add_data_dir(parser)
   parser.add_argument("--out", required=True)
   args = parser.parse_args()
   out = pathlib.Path(args.out)
@@ -41,7 +43,7 @@ def main():
 
   fg = _split("mnist_fg/mnist", "test", ("image",), args.data_dir)
   images = fg["image"][..., 0]
-  save = cli_support.save_npz_atomically
+  save = files.save_npz
   save(out / "fg-all-background.npz",
        {"index": fg["index"], "mask": np.zeros_like(images, dtype=bool)})
   save(out / "fg-fixed-threshold.npz",
@@ -60,7 +62,7 @@ def main():
   for dataset, name in [("mnist_mosaic/2x2", "mosaic"),
                         ("mnist_mosaic/scatter", "mosaic-scatter")]:
     mosaic = _split(dataset, "test", (), args.data_dir)
-    shape = cli_support.built_builder(
+    shape = builds.built_builder(
         dataset, args.data_dir).info.features["mask"].shape[:2]
     save(out / f"{name}-all-background.npz", {
         "index": mosaic["index"],

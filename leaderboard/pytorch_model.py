@@ -1,5 +1,5 @@
 """Trains a small PyTorch model through mnist_derived.loaders; writes its
-test predictions as a file `mnist-derived-score` takes.
+test predictions as a file `mnist-derived score` takes.
 
     python leaderboard/pytorch_model.py fg --data_dir DIR --out preds.npz
     python leaderboard/pytorch_model.py circles --data_dir DIR --out preds.npz
@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnist_derived import files
 from mnist_derived import geometry
 from mnist_derived import loaders
-from mnist_derived.core import cli_support
 
 DATASETS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist"}
 CIRCLE_WEIGHT = 10.0
@@ -122,7 +122,7 @@ def main(argv=None):
     for name, value in [("index", batch["index"].numpy()),
                         *predictions_of(args.task, model, batch).items()]:
       arrays.setdefault(name, []).append(value)
-  cli_support.save_npz_atomically(
+  files.save_npz(
       args.out, {k: np.concatenate(v) for k, v in arrays.items()})
   print(f"trained in {time.perf_counter() - start:.0f} s;"
         f" {sum(p.numel() for p in model.parameters())} parameters;"

@@ -1,6 +1,6 @@
-"""mnist-derived-show: a montage of a built dataset's examples.
+"""A montage of a built dataset's examples.
 
-    mnist-derived-show mnist_mosaic/scatter --num 16 --out scatter.png
+    mnist-derived show mnist_mosaic/scatter --num 16 --out scatter.png
 
 One panel per example, drawn by what the dataset holds:
 * a foreground mask (mnist_fg): the image with its mask tinted, the label
@@ -12,17 +12,11 @@ One panel per example, drawn by what the dataset holds:
   with a legend of the class names.
 """
 
-import argparse
-import json
-import os
-import pathlib
-import sys
-
 import numpy as np
 
-from mnist_derived.core import cli_support
+from mnist_derived import builds
+from mnist_derived import decoding
 from mnist_derived.core import errors
-from mnist_derived.export import reading
 
 
 def class_colours(num_classes):
@@ -53,10 +47,14 @@ def _kind(features):
 
 
 def _examples(builder, split, num):
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  reading.splits_of(builder, split)  # an unknown split: one-line error
-  ds = builder.as_dataset(split=split, shuffle_files=False).take(num)
-  return sorted(tfds.as_numpy(ds), key=lambda ex: int(ex["index"]))
+  """The first `num` stored examples of a split, sorted by index."""
+  builds.check_split(builder, split)
+  examples = []
+  for example in decoding.stored_examples(builder, split):
+    if len(examples) == num:
+      break
+    examples.append(example)
+  return sorted(examples, key=lambda ex: int(ex["index"]))
 
 
 def _box_patch(box, height, width, colour, style="-"):
@@ -72,8 +70,6 @@ def _box_patch(box, height, width, colour, style="-"):
 
 def montage(builder, split="test", num=16):
   """A matplotlib Figure of the first `num` examples (by index) of a split."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   features = builder.info.features
   kind = _kind(features)
@@ -129,40 +125,3 @@ def montage(builder, split="test", num=16):
   else:
     fig.tight_layout(rect=(0, 0, 1, 0.97))
   return fig
-
-
-def save_figure(fig, out):
-  """Saves beside `out`, then renames: never a half-written picture."""
-  out = pathlib.Path(out)
-  out.parent.mkdir(parents=True, exist_ok=True)
-  partial = out.with_name(f".{out.stem}.partial{out.suffix}")
-  fig.savefig(partial, dpi=90)
-  os.replace(partial, out)
-
-
-def main(argv=None):
-  parser = argparse.ArgumentParser(
-      prog="mnist-derived-show",
-      description="Draw a montage of a built mnist_derived dataset: masks in"
-      " class colours with a legend, circles and boxes over the images.")
-  parser.add_argument("dataset", help="e.g. mnist_mosaic/scatter")
-  parser.add_argument("--split", default="test")
-  parser.add_argument("--num", type=int, default=16,
-                      help="examples to draw (default 16)")
-  parser.add_argument("--out", required=True, help="the picture, e.g. fig.png")
-  cli_support.add_data_dir(parser)
-  args = parser.parse_args(argv)
-  if args.num < 1:
-    parser.error("--num must be at least 1")
-  cli_support.import_tensorflow_quietly()
-  with cli_support.one_line_errors():
-    builder = cli_support.built_builder(args.dataset, args.data_dir)
-    fig = montage(builder, args.split, args.num)
-  save_figure(fig, args.out)
-  print(json.dumps({"dataset": args.dataset, "split": args.split,
-                    "out": args.out}))
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main())

@@ -1,4 +1,4 @@
-"""mnist-derived-export: each format read back by its own library, values
+"""mnist-derived export: each format read back by its own library, values
 compared with tfds.load's for every example of the dummy builds."""
 
 import json
@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 import yaml
 
-from mnist_derived.export import cli
+from mnist_derived import cli
 from mnist_derived.export import parquet
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_SCATTER
@@ -29,13 +29,12 @@ from pycocotools.cocoeval import COCOeval  # noqa: E402  pylint: disable=g-impor
 
 ALL = [*DUMMY_BUILDS.values(), DUMMY_SCATTER]
 MOSAICS = [DUMMY_BUILDS["mosaic"], DUMMY_SCATTER]
-EXPORT = shutil.which("mnist-derived-export",
-                      path=os.path.dirname(sys.executable)) or "mnist-derived-export"
+from tests.commands import MNIST_DERIVED  # noqa: E402
 
 
 def _export(name, fmt, out, data_dir, *extra):
   import tests.builder_testing  # noqa: F401  (registers the tiny mosaics)
-  return cli.main([name, "--format", fmt, "--out", str(out), "--data_dir",
+  return cli.main(["export", name, "--format", fmt, "--out", str(out), "--data_dir",
                    str(data_dir), *extra])
 
 
@@ -116,8 +115,9 @@ def test_an_interrupted_export_leaves_no_folder(dummy_data_dir, tmp_path,
     raise KeyboardInterrupt
 
   monkeypatch.setattr(parquet, "dataset_card", fail)  # after every shard
-  with pytest.raises(KeyboardInterrupt):
+  with pytest.raises(SystemExit) as stopped:  # the command's Ctrl-C status
     _export("mnist_fg/mnist", "parquet", tmp_path / "fg", dummy_data_dir)
+  assert stopped.value.code == 130
   assert os.listdir(tmp_path) == []
 
 
@@ -197,7 +197,7 @@ def test_bad_requests_fail_in_one_line(args, problem, dummy_data_dir,
                                        tmp_path):
   out = tmp_path / "out"
   proc = subprocess.run(
-      [EXPORT, *args, "--out", str(out), "--data_dir", str(dummy_data_dir)],
+      [MNIST_DERIVED, "export", *args, "--out", str(out), "--data_dir", str(dummy_data_dir)],
       capture_output=True, text=True, cwd=REPO, check=False)
   assert proc.returncode == 1
   lines = proc.stderr.strip().splitlines()

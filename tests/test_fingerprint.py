@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mnist_derived.core import fingerprint
+from mnist_derived import fingerprint
 from tests.builder_testing import build_in_new_process
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO

@@ -16,7 +16,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from mnist_derived import MnistMosaic
-from mnist_derived.core import fingerprint
+from mnist_derived import fingerprint
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 

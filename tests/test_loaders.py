@@ -1,6 +1,10 @@
-"""PyTorch and grain loaders of array_record builds, against tfds.load."""
+"""PyTorch and grain loaders of decoded splits, against tfds.load."""
 
 import json
+import os
+import pathlib
+import pickle
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +17,7 @@ from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_DATA
 from tests.conftest import DUMMY_SCATTER
 from tests.conftest import REPO
-from tests.test_score import SCORE
+from tests.commands import command
 
 torch = pytest.importorskip("torch")
 grain = pytest.importorskip("grain")
@@ -54,82 +58,213 @@ def _assert_same(got, want):
     np.testing.assert_array_equal(got_value, want[key], err_msg=key)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("task", sorted(DUMMY_BUILDS))
-def test_torch_loader_with_two_workers_gives_tfds_load_examples(
-    task, array_record_dir, dummy_data_dir):
-  name = DUMMY_BUILDS[task]
-  want = _tfds_load_by_index(name, "train", dummy_data_dir)
-  batches = loaders.torch_loader(name, "train", batch_size=4, num_workers=2,
-                                 seed=0, data_dir=array_record_dir)
+def _examples_of_batch(batch):
+  """The examples of one loader batch, each as {feature path: numpy}."""
+  batch = {k: (v.numpy() if hasattr(v, "numpy") else v)
+           for k, v in batch.items()}
+  # Variable-length objects come as a list, one dict per example; a grid's
+  # fixed count stacks like any other feature.
+  objects = batch.pop("objects") if isinstance(batch.get("objects"),
+                                               list) else None
+  flat = dict(_flat(batch))
+  for row in range(len(flat["index"])):
+    example = {k: np.asarray(v[row]) for k, v in flat.items()}
+    if objects is not None:
+      example.update({f"objects/{k}": np.asarray(v)
+                      for k, v in objects[row].items()})
+    yield example
+
+
+def _check_epochs(epochs, want):
+  """Each epoch holds tfds.load's examples, every index once; the two
+  epochs' orders differ."""
   orders = []
-  for _ in range(2):  # two epochs: each a new permutation of every index
+  for batches in epochs:
     seen = []
     for batch in batches:
-      flat = dict(_flat(batch))
-      assert all(isinstance(v, torch.Tensor) for v in flat.values())
-      for row in range(len(flat["index"])):
-        example = {k: v[row].numpy() for k, v in flat.items()}
+      for example in _examples_of_batch(batch):
         _assert_same(example, want[int(example["index"])])
         seen.append(int(example["index"]))
     assert sorted(seen) == sorted(want)
     orders.append(seen)
   assert orders[0] != orders[1]
-  assert "tensorflow" not in _modules_after_loading(name, array_record_dir)
+  return orders
+
+
+ALL = [*DUMMY_BUILDS.values(), DUMMY_SCATTER]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_torch_loader_gives_tfds_load_examples(name, array_record_dir,
+                                               dummy_data_dir):
+  want = _tfds_load_by_index(name, "train", dummy_data_dir)
+  batches = loaders.torch_loader(name, "train", batch_size=4, seed=0,
+                                 data_dir=array_record_dir)
+  orders = _check_epochs([batches, batches], want)
+  again = list(loaders.torch_loader(name, "train", batch_size=4, seed=0,
+                                    data_dir=array_record_dir))
+  assert [int(i) for b in again for i in b["index"]] == orders[0]  # seeded
+  for batch in again:
+    assert all(isinstance(v, torch.Tensor) for k, v in _flat(batch)
+               if k != "objects")
+    if isinstance(batch.get("objects"), list):
+      assert all(isinstance(v, torch.Tensor) for objects in batch["objects"]
+                 for v in objects.values())
 
 
 @pytest.mark.slow
-def test_torch_loader_keeps_variable_objects_per_example(array_record_dir,
-                                                         dummy_data_dir):
+def test_torch_loader_with_two_workers(array_record_dir, dummy_data_dir):
   want = _tfds_load_by_index(DUMMY_SCATTER, "train", dummy_data_dir)
-  counts = {len(ex["objects/label"]) for ex in want.values()}
-  assert len(counts) > 1  # the tiny build really varies
+  batches = loaders.torch_loader(DUMMY_SCATTER, "train", batch_size=4,
+                                 num_workers=2, seed=0,
+                                 data_dir=array_record_dir)
+  _check_epochs([batches, batches], want)
+
+
+def test_scattered_objects_vary_per_example(array_record_dir):
+  source = loaders.DecodedSplit(DUMMY_SCATTER, "train", array_record_dir)
+  counts = {len(source[i]["objects"]["label"]) for i in range(len(source))}
+  assert len(counts) > 1  # the tiny build really varies, 0 included
+  assert 0 in counts
+  batch = source.batch(np.arange(len(source)))
+  assert [len(o["label"]) for o in batch["objects"]] == [
+      len(source[i]["objects"]["label"]) for i in range(len(source))]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_grain_batches_give_tfds_load_examples(name, array_record_dir,
+                                               dummy_data_dir):
+  want = _tfds_load_by_index(name, "test", dummy_data_dir)
+  ds = loaders.grain_dataset(name, "test", batch_size=3, seed=0, num_epochs=2,
+                             data_dir=array_record_dir)
+  per_epoch = len(ds) // 2
+  batches = list(ds.to_iter_dataset(grain.ReadOptions(num_threads=0)))
+  _check_epochs([batches[:per_epoch], batches[per_epoch:]], want)
+
+
+def test_grain_single_examples(array_record_dir, dummy_data_dir):
+  name = DUMMY_BUILDS["circles"]
+  want = _tfds_load_by_index(name, "test", dummy_data_dir)
+  ds = loaders.grain_dataset(name, "test", batch_size=None, seed=1,
+                             data_dir=array_record_dir)
   seen = []
-  for batch in loaders.torch_loader(DUMMY_SCATTER, "train", batch_size=4,
-                                    num_workers=2, seed=0,
-                                    data_dir=array_record_dir):
-    assert len(batch["objects"]) == len(batch["index"])
-    for row, objects in enumerate(batch["objects"]):
-      example = {k: v[row].numpy() for k, v in batch.items()
-                 if k != "objects"}
-      example.update({f"objects/{k}": v.numpy() for k, v in objects.items()})
-      _assert_same(example, want[int(example["index"])])
-      seen.append(int(example["index"]))
+  for example in ds:
+    example = dict(_flat(example))
+    _assert_same(example, want[int(example["index"])])
+    seen.append(int(example["index"]))
   assert sorted(seen) == sorted(want)
 
 
-def _modules_after_loading(name, data_dir):
-  code = ("import sys, tests.builder_testing; from mnist_derived import loaders;"
-          f" s = loaders.ExampleSource({name!r}, 'test', {str(data_dir)!r});"
-          " [s[i] for i in range(len(s))];"
-          " print(' '.join(m.split('.')[0] for m in sys.modules))")
-  return subprocess.run([sys.executable, "-c", code], capture_output=True,
-                        text=True, check=True, cwd=REPO).stdout.split()
+def _decoded_files(source):
+  return {path: np.load(_folder(source) / loaders._file_name(path),
+                        mmap_mode="r").filename
+          for path in source.columns.arrays}
 
 
-@pytest.mark.parametrize("task", sorted(DUMMY_BUILDS))
-def test_grain_pipeline_gives_tfds_load_examples(task, array_record_dir,
-                                                 dummy_data_dir):
-  name = DUMMY_BUILDS[task]
-  want = _tfds_load_by_index(name, "test", dummy_data_dir)
-  orders = []
-  for epoch in range(2):
-    ds = loaders.grain_dataset(name, "test", data_dir=array_record_dir,
-                               seed=epoch)
-    seen = []
-    for example in ds.to_iter_dataset():
-      example = dict(_flat(example))
-      _assert_same(example, want[int(example["index"])])
-      seen.append(int(example["index"]))
-    assert sorted(seen) == sorted(want)
-    orders.append(seen)
-  assert orders[0] != orders[1]
+def _folder(source):
+  return pathlib.Path(next(iter(source.columns.arrays.values())).filename
+                      ).parent
 
 
-def test_a_tfrecord_build_says_how_to_get_random_access(dummy_data_dir):
+def test_a_split_is_decoded_once_and_again_when_its_records_change(
+    array_record_dir, tmp_path):
+  data = tmp_path / "data"
+  shutil.copytree(array_record_dir / "mnist_fg", data / "mnist_fg")
+  first = loaders.DecodedSplit("mnist_fg/mnist", "test", data)
+  folder = _folder(first)
+  assert folder.parent.name == "decoded"
+  assert folder.parent.parent == pathlib.Path(
+      tfds.builder("mnist_fg/mnist", data_dir=data).data_dir)
+  stamp = (folder / "stamp.json").stat().st_mtime_ns
+  loaders.DecodedSplit("mnist_fg/mnist", "test", data)
+  assert (folder / "stamp.json").stat().st_mtime_ns == stamp  # reused
+  record = next(folder.parent.parent.glob("mnist_fg-test.array_record*"))
+  os.utime(record, ns=(record.stat().st_atime_ns,
+                       record.stat().st_mtime_ns + 10**9))
+  again = loaders.DecodedSplit("mnist_fg/mnist", "test", data)
+  assert (folder / "stamp.json").stat().st_mtime_ns != stamp  # decoded anew
+  np.testing.assert_array_equal(again.columns.arrays["/image"],
+                                first.columns.arrays["/image"])
+  assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_a_tfrecord_build_is_decoded_too(dummy_data_dir, array_record_dir):
+  from_tfrecord = loaders.DecodedSplit("mnist_fg/mnist", "test",
+                                       data_dir=dummy_data_dir)
+  from_array_record = loaders.DecodedSplit("mnist_fg/mnist", "test",
+                                           data_dir=array_record_dir)
+  order = np.argsort(from_tfrecord.columns.arrays["/index"])
+  other = np.argsort(from_array_record.columns.arrays["/index"])
+  for path, array in from_tfrecord.columns.arrays.items():
+    np.testing.assert_array_equal(
+        array[order], from_array_record.columns.arrays[path][other])
+
+
+@pytest.fixture
+def read_only_data(array_record_dir, tmp_path):
+  """A copy of the mnist_fg build that cannot be written: a read-only bind
+  mount (root writes through permission bits), else permission bits."""
+  data, mounted = tmp_path / "data", tmp_path / "ro"
+  shutil.copytree(array_record_dir / "mnist_fg", data / "mnist_fg")
+  mounted.mkdir()
+  mount = subprocess.run(f"mount --bind {data} {mounted} && mount -o"
+                         f" remount,bind,ro {mounted}", shell=True,
+                         capture_output=True, check=False)
+  if mount.returncode != 0:
+    subprocess.run(["umount", str(mounted)], capture_output=True, check=False)
+    for path in [data, *data.rglob("*")]:
+      path.chmod(0o555 if path.is_dir() else 0o444)
+    mounted = data
+  if os.access(mounted, os.W_OK):
+    pytest.skip("no read-only folder can be made here")
+  yield mounted
+  if mount.returncode == 0:
+    subprocess.run(["umount", str(mounted)], check=True)
+  for path in [data, *data.rglob("*")]:
+    path.chmod(0o755)
+
+
+def test_a_read_only_build_is_decoded_into_memory(read_only_data,
+                                                  array_record_dir):
+  source = loaders.DecodedSplit("mnist_fg/mnist", "test", read_only_data)
+  assert not any(isinstance(a, np.memmap)
+                 for a in source.columns.arrays.values())
+  writable = loaders.DecodedSplit("mnist_fg/mnist", "test", array_record_dir)
+  np.testing.assert_array_equal(source.batch([0, 5])["mask"],
+                                writable.batch([0, 5])["mask"])
+
+
+def test_workers_get_paths_not_copies(array_record_dir):
+  source = loaders.DecodedSplit("mnist_fg/mnist", "train", array_record_dir)
+  pickled = pickle.dumps(source)
+  assert len(pickled) < 2000
+  copy = pickle.loads(pickled)
+  np.testing.assert_array_equal(copy.batch([3, 1])["image"],
+                                source.batch([3, 1])["image"])
+
+
+def test_loading_does_not_import_tensorflow(array_record_dir):
+  code = ("import sys; sys.path.insert(0, 'tests');"
+          " import without_tensorflow as w; w.hide_tensorflow();"
+          " import tests.builder_testing; from mnist_derived import loaders;"
+          f" b = loaders.torch_loader({DUMMY_SCATTER!r}, 'test', 4, seed=0,"
+          f" data_dir={str(array_record_dir)!r}); n = sum(len(x['index'])"
+          " for x in b); g = loaders.grain_dataset("
+          f"{DUMMY_SCATTER!r}, 'test', 4, seed=0, data_dir="
+          f"{str(array_record_dir)!r}); m = sum(len(x['index']) for x in g);"
+          " print(n, m, w.loaded_tensorflow())")
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                        text=True, cwd=REPO)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  n, m, loaded = proc.stdout.split(maxsplit=2)
+  assert n == m != "0" and loaded.strip() == "[]"
+
+
+def test_an_unbuilt_dataset_says_the_command_that_builds_it(tmp_path):
   from mnist_derived.core import errors
-  with pytest.raises(errors.InputError, match="--file_format array_record"):
-    loaders.ExampleSource("mnist_fg/mnist", "test", dummy_data_dir)
+  with pytest.raises(errors.InputError,
+                     match="mnist-derived build mnist_fg/mnist --data_dir"):
+    loaders.DecodedSplit("mnist_fg/mnist", "test", tmp_path)
 
 
 @pytest.mark.slow
@@ -147,7 +282,7 @@ def test_a_pytorch_model_trains_and_is_scored(task, array_record_dir,
   assert "epoch 1: loss" in train.stdout
   name = DUMMY_BUILDS[task]
   proc = subprocess.run(
-      [SCORE, name, "--predictions", str(path),
+      [*command("score", name), "--predictions", str(path),
        "--data_dir", str(array_record_dir)], capture_output=True, text=True,
       cwd=REPO)
   assert proc.returncode == 0, proc.stderr[-2000:]
@@ -155,7 +290,7 @@ def test_a_pytorch_model_trains_and_is_scored(task, array_record_dir,
   # The scores are those of the file's predictions, recomputed here against
   # the test split as tfds.load reads it.
   preds = dict(np.load(path))
-  source = loaders.ExampleSource(name, "test", array_record_dir)
+  source = loaders.DecodedSplit(name, "test", array_record_dir)
   by_index = {int(ex["index"]): ex for ex in (source[i] for i in range(
       len(source)))}  # records are stored in TFDS's order, not by index
   want = [by_index[int(i)] for i in preds["index"]]

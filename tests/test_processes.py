@@ -9,7 +9,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from mnist_derived import MnistMosaic
-from mnist_derived.core import fingerprint
+from mnist_derived import fingerprint
 from mnist_derived.core import generation
 from mnist_derived.core import processes
 import tests.builder_testing  # pylint: disable=unused-import (registers mnist_mosaic_tiny)

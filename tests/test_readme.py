@@ -56,8 +56,8 @@ def home(tmp_path_factory):
   env.pop("TFDS_DATA_DIR", None)
   for block in SHELL:
     for line in block.splitlines():
-      if line.startswith("mnist-derived-export "):
-        subprocess.run([sys.executable, "-m", "mnist_derived.export.cli",
+      if line.startswith("mnist-derived export "):
+        subprocess.run([sys.executable, "-m", "mnist_derived",
                         *shlex.split(line)[1:]], cwd=home, env=env,
                        check=True, capture_output=True)
   return home
@@ -65,7 +65,7 @@ def home(tmp_path_factory):
 
 def test_the_readme_has_snippets():
   assert len(SNIPPETS) >= 4
-  assert any("mnist-derived-export" in block for block in SHELL)
+  assert any("mnist-derived export" in block for block in SHELL)
 
 
 @pytest.mark.parametrize("number", range(len(SNIPPETS)))

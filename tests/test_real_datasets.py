@@ -16,7 +16,7 @@ from skimage.filters import threshold_otsu
 import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders)
-from mnist_derived.core import fingerprint
+from mnist_derived import fingerprint
 from tests.export_checks import assert_same_example
 from tests.export_checks import records_as_rows
 from tests.scatter_reference import check_scatter_example
@@ -162,7 +162,7 @@ def test_scattered_mosaics_follow_the_rules(real_mnist, layout):
 def test_full_builds_match_the_published_fingerprints(name):
   builder = tfds.builder(name, data_dir=DATA_DIR)
   assert fingerprint.builder_fingerprints(builder) == (
-      fingerprint.published_fingerprints()[fingerprint.builder_key(builder)])
+      fingerprint.published_fingerprints()[builds.key(builder)])
 
 
 @pytest.mark.parametrize("name", ["mnist_fg/mnist", "mnist_mosaic/2x2"])
@@ -172,10 +172,10 @@ def test_exports_of_the_real_test_split(name, tmp_path):
   import datasets  # pylint: disable=g-import-not-at-top
   import mlcroissant as mlc  # pylint: disable=g-import-not-at-top
   from pycocotools.coco import COCO  # pylint: disable=g-import-not-at-top
-  from mnist_derived.export import cli  # pylint: disable=g-import-not-at-top
+  from mnist_derived import cli  # pylint: disable=g-import-not-at-top
   folder = tmp_path / "parquet"
   for fmt in ("parquet", "croissant"):
-    assert cli.main([name, "--format", fmt, "--out", str(folder), "--split",
+    assert cli.main(["export", name, "--format", fmt, "--out", str(folder), "--split",
                      "test", "--data_dir", DATA_DIR]) == 0
   want = {int(ex["index"]): ex for ex in tfds.as_numpy(
       tfds.load(name, split="test", data_dir=DATA_DIR))}
@@ -191,7 +191,7 @@ def test_exports_of_the_real_test_split(name, tmp_path):
     seen += 1
   assert seen == 10000
   if name.startswith("mnist_mosaic"):
-    assert cli.main([name, "--format", "coco", "--out", str(tmp_path / "coco"),
+    assert cli.main(["export", name, "--format", "coco", "--out", str(tmp_path / "coco"),
                      "--split", "test", "--data_dir", DATA_DIR]) == 0
     coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_test.json"))
     assert len(coco.getImgIds()) == 10000

@@ -1,4 +1,4 @@
-"""mnist-derived-score: the real console script on dummy builds."""
+"""mnist-derived score: the real console script on dummy builds."""
 
 import json
 import os
@@ -12,22 +12,11 @@ import tensorflow_datasets as tfds
 
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import REPO
-
-# The console script installed beside this interpreter.
-SCORE = shutil.which("mnist-derived-score",
-                     path=os.path.dirname(sys.executable)) or "mnist-derived-score"
-# A console script only sees builders that are registered on import; the
-# tiny mosaic is a test builder, so the mosaic cases go through `-c`.
-_SCORE_WITH_TINY = ("import sys, tests.builder_testing;"
-                    " from mnist_derived.evaluation import score;"
-                    " sys.exit(score.main(sys.argv[1:]))")
-
+from tests.commands import command
 
 def score_command(dataset):
-  """The scorer command line for a dataset (the tiny mosaics through -c)."""
-  if dataset.startswith("mnist_mosaic_tiny"):
-    return [sys.executable, "-c", _SCORE_WITH_TINY, dataset]
-  return [SCORE, dataset]
+  """The scorer command line for a dataset."""
+  return command("score", dataset)
 
 
 def _run(dataset, predictions, data_dir, *extra):
@@ -227,4 +216,4 @@ def test_unbuilt_dataset_is_one_line(tmp_path):
   assert code == 1
   lines = err.strip().splitlines()
   assert len(lines) == 1 and "is not built in" in lines[0]
-  assert "tfds build --imports mnist_derived mnist_fg/mnist" in lines[0]
+  assert "mnist-derived build mnist_fg/mnist --data_dir" in lines[0]

@@ -1,4 +1,4 @@
-"""mnist-derived-show: what each panel draws is the example's own data."""
+"""mnist-derived show: what each panel draws is the example's own data."""
 
 import os
 import shutil
@@ -14,9 +14,9 @@ from mnist_derived import show
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_SCATTER
 from tests.conftest import REPO
+from tests.commands import MNIST_DERIVED
 
-SHOW = shutil.which("mnist-derived-show",
-                    path=os.path.dirname(sys.executable)) or "mnist-derived-show"
+SHOW = [MNIST_DERIVED, "show"]
 
 
 def _builder(name, data_dir):
@@ -86,20 +86,20 @@ def test_the_command_writes_the_picture_and_fails_in_one_line(
     dummy_data_dir, tmp_path):
   out = tmp_path / "fg.png"
   env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-  ok = subprocess.run([SHOW, "mnist_fg/mnist", "--num", "4", "--out", str(out),
+  ok = subprocess.run([*SHOW, "mnist_fg/mnist", "--num", "4", "--out", str(out),
                        "--data_dir", str(dummy_data_dir)],
                       capture_output=True, text=True, cwd=REPO, env=env)
   assert ok.returncode == 0, ok.stderr
   assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   # Quiet: none of TensorFlow's start-up lines unless asked for.
   assert ok.stderr == ""
-  bad = subprocess.run([SHOW, "mnist_fg/kmnist", "--out", str(tmp_path / "k.png"),
+  bad = subprocess.run([*SHOW, "mnist_fg/kmnist", "--out", str(tmp_path / "k.png"),
                         "--data_dir", str(dummy_data_dir)],
                        capture_output=True, text=True, cwd=REPO, env=env)
   assert bad.returncode == 1
   assert bad.stderr.strip().splitlines() == [
       f"error: mnist_fg/kmnist is not built in {dummy_data_dir}: build it first"
-      f" with `tfds build --imports mnist_derived mnist_fg/kmnist --data_dir"
+      f" with `mnist-derived build mnist_fg/kmnist --data_dir"
       f" {dummy_data_dir} --manual_dir <your MNIST folder>`"]
   assert not (tmp_path / "k.png").exists()
 
@@ -107,7 +107,7 @@ def test_the_command_writes_the_picture_and_fails_in_one_line(
 @pytest.mark.slow
 def test_tensorflow_logs_show_when_asked_for(dummy_data_dir, tmp_path):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
-  proc = subprocess.run([SHOW, "mnist_fg/mnist", "--num", "2", "--out",
+  proc = subprocess.run([*SHOW, "mnist_fg/mnist", "--num", "2", "--out",
                          str(tmp_path / "fg.png"), "--data_dir",
                          str(dummy_data_dir)],
                         capture_output=True, text=True, cwd=REPO, env=env)

@@ -258,7 +258,7 @@ def test_training_an_unbuilt_dataset_says_how_to_build_it(tmp_path):
   # One line: no TensorFlow start-up lines before it.
   [last] = proc.stderr.strip().splitlines()
   assert last == (f"error: mnist_fg/mnist is not built in {tmp_path / 'nothing'}:"
-                  " build it first with `tfds build --imports mnist_derived"
+                  " build it first with `mnist-derived build"
                   f" mnist_fg/mnist --data_dir {tmp_path / 'nothing'}"
                   " --manual_dir <your MNIST folder>` (or add --manual_dir"
                   " <your MNIST folder> to this command)")

@@ -1,6 +1,6 @@
 """Command line: `python -m training train|evaluate fg|circles|mosaic ...`.
 
-Also installed as `mnist-derived-train` and `mnist-derived-evaluate`.
+Also installed as `mnist-derived train` and `mnist-derived evaluate`.
 """
 
 import argparse
@@ -8,13 +8,18 @@ import json
 import shlex
 import sys
 
-from mnist_derived.core import cli_support
+from mnist_derived.cli import options
+from mnist_derived.cli import process
+
+
+# The names of training.tasks.TASKS, which imports TensorFlow: `--help` and
+# a missing TensorFlow are answered without it (tests check the two agree).
+TASK_NAMES = ("circles", "fg", "mosaic")
 
 
 def _common(parser):
-  from training.tasks import TASKS  # pylint: disable=g-import-not-at-top
-  parser.add_argument("task", choices=sorted(TASKS))
-  cli_support.add_data_dir(parser)
+  parser.add_argument("task", choices=TASK_NAMES)
+  options.add_data_dir(parser)
   parser.add_argument("--manual_dir", "--manual-dir", dest="manual_dir",
                       help="build the dataset first, if it is not built, from"
                       " the MNIST-format files in this folder")
@@ -54,7 +59,7 @@ def _evaluate_parser(parser):
 
 def _run_train(args, command):
   from training import runner
-  with cli_support.one_line_errors():
+  with process.one_line_errors():
     report = runner.train(
         args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
         batch_size=args.batch_size, seed=args.seed, limit=args.limit,
@@ -68,7 +73,7 @@ def _run_train(args, command):
 def _run_evaluate(args, command):
   del command
   from training import runner
-  with cli_support.one_line_errors():
+  with process.one_line_errors():
     scores = runner.evaluate(args.task, args.model, split=args.split,
                              data_dir=args.data_dir, limit=args.limit,
                              out=args.out, dataset=args.dataset,
@@ -79,7 +84,7 @@ def _run_evaluate(args, command):
 def main(argv=None):
   argv = sys.argv[1:] if argv is None else argv
   # The tasks import TensorFlow: hold back its start-up lines first.
-  cli_support.import_tensorflow_quietly()
+  process.import_tensorflow_quietly()
   parser = argparse.ArgumentParser(prog="python -m training",
                                    description=__doc__)
   sub = parser.add_subparsers(dest="command", required=True)
@@ -88,19 +93,3 @@ def main(argv=None):
   args = parser.parse_args(argv)
   run = _run_train if args.command == "train" else _run_evaluate
   run(args, shlex.join(["python", "-m", "training", *argv]))
-
-
-def _entry_point(prog, add_arguments, run, argv):
-  argv = sys.argv[1:] if argv is None else argv
-  cli_support.import_tensorflow_quietly()
-  parser = argparse.ArgumentParser(prog=prog)
-  add_arguments(parser)
-  run(parser.parse_args(argv), shlex.join([prog, *argv]))
-
-
-def train_main(argv=None):
-  _entry_point("mnist-derived-train", _train_parser, _run_train, argv)
-
-
-def evaluate_main(argv=None):
-  _entry_point("mnist-derived-evaluate", _evaluate_parser, _run_evaluate, argv)

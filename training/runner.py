@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import pathlib
 import platform
 import shutil
@@ -13,7 +12,8 @@ import keras
 import numpy as np
 
 import mnist_derived
-from mnist_derived.core import cli_support
+from mnist_derived import builds
+from mnist_derived import files
 from mnist_derived.core import errors
 from mnist_derived.evaluation import score as score_lib
 from training import data
@@ -36,14 +36,23 @@ EVAL_BATCH = 256
 
 def save_model_atomically(model, path):
   """Writes the model beside `path`, then renames: never a half-written file."""
-  path = pathlib.Path(path)
-  partial = path.with_name(f".{path.stem}.partial.keras")
-  model.save(partial)
-  os.replace(partial, path)
+  with files.atomic_path(path) as partial:
+    model.save(partial)
+
+
+def _built(dataset, data_dir, manual_dir):
+  """The dataset's builder; built first from `manual_dir` when given."""
+  if manual_dir is not None:
+    return builds.build(dataset, data_dir, manual_dir)[0]
+  try:
+    return builds.built_builder(dataset, data_dir)
+  except builds.NotBuilt as e:
+    raise builds.NotBuilt(f"{e} (or add --manual_dir <your MNIST folder>"
+                            " to this command)") from None
 
 
 def write_json_atomically(obj, path):
-  cli_support.write_text_atomically(
+  files.write_text(
       path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
@@ -170,8 +179,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "learning_rate": learning_rate or task.learning_rate,
       "seed": seed, "limit": limit, "input_pipeline": input_pipeline,
   }
-  builder = cli_support.built_builder(dataset, data_dir, manual_dir,
-                                     can_build=True)
+  builder = _built(dataset, data_dir, manual_dir)
   code = provenance()  # what this run executes, before anything can change
   out = pathlib.Path(out)
   prepare_run_folder(out, settings, overwrite,
@@ -252,7 +260,7 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
   """Scores a saved model on a split with `mnist_derived.evaluation`.
 
   With `out`: writes `evaluation-<split>.json`, the predictions as a
-  predictions file `predictions-<split>.npz` (which `mnist-derived-score`
+  predictions file `predictions-<split>.npz` (which `mnist-derived score`
   scores to the same figures) and a figure `predictions-<split>.png`.
   With `results` (a file `train --results` wrote): refreshes its scores with
   this code's, and records this code as `evaluation_provenance`, so a
@@ -260,8 +268,7 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
   """
   task = TASKS[task_name]
   dataset = dataset or task.dataset
-  builder = cli_support.built_builder(dataset, data_dir, manual_dir,
-                                     can_build=True)
+  builder = _built(dataset, data_dir, manual_dir)
   model = keras.saving.load_model(model_path, safe_mode=True)
   check_model_fits(model, model_path, task_name, builder.info)
   predictions, truth = {}, {}
@@ -284,8 +291,7 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(scores, out / f"evaluation-{split}.json")
-    cli_support.save_npz_atomically(out / f"predictions-{split}.npz",
-                                    predictions)
+    files.save_npz(out / f"predictions-{split}.npz", predictions)
     first_examples = next(iter(data.scoring_pipeline(
         dataset, split, PREDICTION_FIGURE_EXAMPLES, data_dir,
         limit=PREDICTION_FIGURE_EXAMPLES)))

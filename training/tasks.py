@@ -1,7 +1,7 @@
 """The three tasks: which dataset, which model, which losses and scores.
 
 Scores come from `mnist_derived.evaluation`, the same code that
-`mnist-derived-score` runs on anyone's predictions file.
+`mnist-derived score` runs on anyone's predictions file.
 """
 
 import dataclasses

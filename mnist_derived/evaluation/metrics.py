@@ -1,6 +1,6 @@
 """Every score of the three tasks, as numpy functions of predictions and truths.
 
-This is the one implementation of each metric: `mnist-derived-score` and the
+This is the one implementation of each metric: `mnist-derived score` and the
 `training` package both call it. Numpy only: importing it loads neither
 TensorFlow nor Keras.
 

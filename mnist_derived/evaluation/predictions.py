@@ -1,4 +1,4 @@
-"""Predictions files: what `mnist-derived-score` accepts, checked before scoring.
+"""Predictions files: what `mnist-derived score` accepts, checked before scoring.
 
 A predictions file is an .npz holding an int array `index` (every example of
 the split exactly once, in any order; an example's `index` feature) and the

@@ -1,9 +1,9 @@
 """Scores a predictions file against a built dataset, the same way for anyone.
 
-    mnist-derived-score mnist_fg/mnist --predictions preds.npz [--split test]
+    mnist-derived score mnist_fg/mnist --predictions preds.npz [--split test]
         [--data_dir DIR] [--json scores.json]
 
-    mnist-derived-score mnist_mosaic/scatter --detections results.json
+    mnist-derived score mnist_mosaic/scatter --detections results.json
 
 prints one JSON object of scores. `Evaluator` does the same from Python:
 
@@ -12,19 +12,17 @@ prints one JSON object of scores. `Evaluator` does the same from Python:
 
 The predictions format is in `predictions`, every score in `metrics`;
 detections (COCO results files) and their AP in `detections`.
-Ground truth is read from the TFDS build (TensorFlow is imported then, never
-by `metrics` or `predictions`).
+Ground truth is read from the TFDS build (through TensorFlow only for a
+tfrecord build; never by `metrics` or `predictions`).
 """
 
-import argparse
 import dataclasses
-import json
-import sys
 from typing import Callable
 
 import numpy as np
 
-from mnist_derived.core import cli_support
+from mnist_derived import builds
+from mnist_derived import decoding
 from mnist_derived.core import errors
 from mnist_derived.evaluation import metrics
 from mnist_derived.evaluation import predictions as preds_lib
@@ -119,25 +117,13 @@ def score_arrays(builder, predictions, truth, path="<predictions>"):
 
 def load_truth(builder, split, features):
   """{feature: array} of a built split, sorted by `index`, plus `index`."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   keys = ("index", *features)
-  if builder.info.file_format == tfds.core.FileFormat.ARRAY_RECORD:
-    # data_source takes no PartialDecoding: leave the unscored images as PNG.
-    skip = {name: tfds.decode.SkipDecoding()
-            for name, feature in builder.info.features.items()
-            if name not in keys and isinstance(feature, tfds.features.Image)}
-    source = builder.as_data_source(split=split, decoders=skip)
-    rows = [source[i] for i in range(len(source))]
-    columns = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}
-  else:
-    # TFDS 4.9.10's partial decoding of a Sequence warns that its own code
-    # uses a deprecated FeatureConnector.dtype: nothing the user can act on.
-    with cli_support.absl_errors_only():
-      ds = builder.as_dataset(
-          split=split, shuffle_files=False,
-          decoders=tfds.decode.PartialDecoding({k: True for k in keys}))
-    batches = list(tfds.as_numpy(ds.batch(1024)))
-    columns = {k: np.concatenate([b[k] for b in batches]) for k in keys}
+  # TFDS 4.9.10's partial decoding of a Sequence warns that its own code
+  # uses a deprecated FeatureConnector.dtype: nothing the user can act on.
+  with builds.tfds_errors_only():
+    rows = [{k: example[k] for k in keys}
+            for example in decoding.stored_examples(builder, split, keys)]
+  columns = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}
   order = np.argsort(columns["index"], kind="stable")
   return {k: v[order] for k, v in columns.items()}
 
@@ -147,12 +133,9 @@ class Evaluator:
 
   def __init__(self, dataset, split="test", data_dir=None):
     self.dataset, self.split = dataset, split
-    self.builder = cli_support.built_builder(dataset, data_dir)
+    self.builder = builds.built_builder(dataset, data_dir)
     self.scoring = scoring_of(self.builder)
-    if split not in self.builder.info.splits:
-      raise errors.InputError(
-          f"{dataset}: no split {split!r}; it has"
-          f" {', '.join(sorted(self.builder.info.splits))}")
+    builds.check_split(self.builder, split)
     self.num_examples = self.builder.info.splits[split].num_examples
     self._truth = None
     self._coco = None
@@ -187,8 +170,7 @@ class Evaluator:
     checked = self.scoring.check(path, ordered, self.num_examples,
                                  self.builder.info)
     scores = self.scoring.score(checked, self.truth, self.builder.info)
-    return {"dataset": f"{self.builder.name}/{self.builder.builder_config.name}"
-                       f"/{self.builder.version}",
+    return {"dataset": builds.key(self.builder),
             "split": self.split, "examples": self.num_examples, **scores}
 
 
@@ -206,44 +188,7 @@ class Evaluator:
     found, iou_types = det_lib.load_detections(
         path, image_ids, category_ids,
         self.builder.info.features["image"].shape[:2])
-    return {"dataset": f"{self.builder.name}/{self.builder.builder_config.name}"
-                       f"/{self.builder.version}",
+    return {"dataset": builds.key(self.builder),
             "split": self.split, "examples": self.num_examples,
             "detections": len(found),
             **det_lib.coco_scores(self._coco, found, iou_types)}
-
-
-def main(argv=None):
-  parser = argparse.ArgumentParser(
-      prog="mnist-derived-score",
-      description="Score a predictions .npz against a built mnist_derived"
-      " dataset; prints the scores as one JSON object.")
-  parser.add_argument("dataset", help="e.g. mnist_fg/mnist")
-  given = parser.add_mutually_exclusive_group(required=True)
-  given.add_argument("--predictions", help="predictions .npz")
-  given.add_argument("--detections", help="COCO results .json (mosaic"
-                     " datasets): scored as AP, AP50, AP75 by pycocotools")
-  parser.add_argument("--split", default="test")
-  cli_support.add_data_dir(parser)
-  parser.add_argument("--json", help="also write the scores to this file")
-  args = parser.parse_args(argv)
-  cli_support.import_tensorflow_quietly()
-  with cli_support.one_line_errors(exit_code=2,
-                                   types=(preds_lib.PredictionsError,)):
-    with cli_support.one_line_errors(exit_code=1):
-      evaluator = Evaluator(args.dataset, args.split, args.data_dir)
-    if args.detections:
-      scores = {**evaluator.evaluate_detections(args.detections),
-                "detections_file": args.detections}
-    else:
-      scores = {**evaluator.evaluate(args.predictions),
-                "predictions": args.predictions}
-  text = json.dumps(scores, indent=2, sort_keys=True)
-  if args.json:
-    cli_support.write_text_atomically(args.json, text + "\n")
-  print(text)
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main())

@@ -1,6 +1,6 @@
 """Exports of built datasets to the formats other tools read.
 
-``mnist-derived-export DATASET/CONFIG --format FORMAT --out DIR``:
+``mnist-derived export DATASET/CONFIG --format FORMAT --out DIR``:
 
 * ``parquet`` (`parquet.py`): a Hugging Face datasets folder, Parquet shards
   and a Hub dataset card; ``datasets.load_dataset(DIR)`` reads it;

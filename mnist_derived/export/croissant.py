@@ -15,7 +15,7 @@ import pathlib
 
 import numpy as np
 
-from mnist_derived.core import cli_support
+from mnist_derived import files
 from mnist_derived.core import errors
 from mnist_derived.core import sources
 from mnist_derived.export import reading
@@ -28,7 +28,7 @@ def _mlcroissant():
     import mlcroissant  # pylint: disable=g-import-not-at-top
   except ImportError:
     raise errors.InputError("the croissant export needs mlcroissant: pip"
-                            " install mlcroissant") from None
+                            " install 'mnist-derived[hf]'") from None
   return mlcroissant
 
 
@@ -193,14 +193,13 @@ def export(builder, out, split=None, overwrite=False):
   shards = sorted((folder / "data").glob("*.parquet"))
   if not shards:
     raise errors.InputFileError(
-        folder, "holds no Parquet export: run `mnist-derived-export"
+        folder, "holds no Parquet export: run `mnist-derived export"
         f" {builder.name}/{builder.builder_config.name} --format parquet"
         f" --out {folder}` first")
   if split is not None and not any(s.name.startswith(f"{split}-")
                                    for s in shards):
     raise errors.InputFileError(folder, f"holds no {split!r} shards")
   document = metadata(builder, folder)
-  cli_support.write_text_atomically(folder / FILENAME,
-                                    json.dumps(document, indent=2) + "\n")
+  files.write_text(folder / FILENAME, json.dumps(document, indent=2) + "\n")
   return {"format": "croissant", "out": str(folder / FILENAME),
           "record_sets": [rs["name"] for rs in document["recordSet"]]}

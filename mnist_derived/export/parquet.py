@@ -17,6 +17,7 @@ import pathlib
 
 import numpy as np
 
+from mnist_derived import decoding
 from mnist_derived.core import errors
 from mnist_derived.export import reading
 
@@ -104,7 +105,7 @@ def write_split(builder, split, folder, features):
   """Writes one split's shards into folder/data; returns (shards, bytes)."""
   import pyarrow as pa  # pylint: disable=g-import-not-at-top
   import pyarrow.parquet as pq  # pylint: disable=g-import-not-at-top
-  keys = reading.image_keys(builder.info.features)
+  keys = decoding.image_keys(builder.info.features)
   schema = features.arrow_schema
   data = pathlib.Path(folder) / "data"
   data.mkdir(exist_ok=True)
@@ -205,7 +206,7 @@ def dataset_card(builder, features, split_sizes):
       "",
       f"{config.description} Exported from the TFDS build of"
       f" `{builder.name}/{config.name}` version {builder.version} by"
-      f" mnist-derived {mnist_derived.__version__} (`mnist-derived-export`);"
+      f" mnist-derived {mnist_derived.__version__} (`mnist-derived export`);"
       " values are those `tfds.load` gives, example for example.",
       "",
       "```python",

@@ -6,45 +6,27 @@ import pathlib
 import shutil
 import sys
 
+from mnist_derived import builds
+from mnist_derived import decoding
 from mnist_derived.core import errors
-
-# tf.data batches decoded per step; a few MB whatever the split's size.
-_BATCH = 256
 
 
 def splits_of(builder, split=None):
   """The splits to export: the one named, else all, in the builder's order."""
-  names = list(builder.info.splits)
   if split is None:
-    return names
-  if split not in names:
-    raise errors.InputError(f"{builder.name}/{builder.builder_config.name}"
-                            f" has no split {split!r}; it has {names}")
-  return [split]
-
-
-def image_keys(features):
-  """Top-level image features (images and masks), stored as PNG."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  return [key for key, feature in features.items()
-          if isinstance(feature, tfds.features.Image)]
+    return list(builder.info.splits)
+  return [builds.check_split(builder, split)]
 
 
 def stream(builder, split):
-  """Yields the split's examples as numpy dicts, in index order of the files.
+  """Yields the split's examples as numpy dicts, in stored order.
 
   Image features stay the PNG bytes stored in the build (decoding and
   re-encoding would only cost time); everything else is decoded as
-  `tfds.load` decodes it. Reads batch by batch: memory does not grow with
-  the split.
+  `tfds.load` decodes it. Memory does not grow with the split.
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  skip = {key: tfds.decode.SkipDecoding()
-          for key in image_keys(builder.info.features)}
-  ds = builder.as_dataset(split=split, shuffle_files=False, decoders=skip,
-                          read_config=tfds.ReadConfig(try_autocache=False))
-  for example in tfds.as_numpy(ds):
-    yield example
+  with builds.tfds_errors_only():
+    yield from decoding.stored_examples(builder, split, decode_images=False)
 
 
 @contextlib.contextmanager

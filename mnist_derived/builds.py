@@ -1,0 +1,143 @@
+"""Built datasets by name: the builder of a build, or an error that says what to run."""
+
+import contextlib
+import difflib
+import pathlib
+
+from mnist_derived.core import errors
+
+BUILD_HINT = ("mnist-derived build {dataset} --data_dir {data_dir}"
+              " --manual_dir <your MNIST folder>")
+
+
+class NotBuilt(errors.InputError):
+  """A dataset that is not built in the data dir it was looked for in."""
+
+
+@contextlib.contextmanager
+def tfds_errors_only():
+  """Shows only errors of absl logging (TFDS's) inside the block: for
+  warnings the caller knows to be noise and says better itself."""
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  verbosity = logging.get_verbosity()
+  logging.set_verbosity(logging.ERROR)
+  try:
+    yield
+  finally:
+    logging.set_verbosity(verbosity)
+
+
+def closest_names(name):
+  """Real 'dataset/config' names closest to a misspelt one, best first."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  dataset, _, config = name.partition("/")
+  if config and dataset in tfds.list_builders(with_community_datasets=False):
+    configs = tfds.builder_cls(dataset).builder_configs
+    return [f"{dataset}/{c}"
+            for c in difflib.get_close_matches(config, configs, n=3)]
+  ours = [n for n in tfds.list_builders(with_community_datasets=False)
+          if n.startswith("mnist_")]
+  found = difflib.get_close_matches(dataset, ours, n=3)
+  return [f"{n}/{config}" if config else n for n in found]
+
+
+def unknown_name_error(name, error):
+  """An InputError for a name TFDS does not know, with the closest real ones."""
+  close = closest_names(name)
+  hint = f"; did you mean {' or '.join(close)}?" if close else ""
+  first = str(error).strip().splitlines()[0]
+  if " has no config " in first:  # TFDS wraps it in its own sentence
+    first = first[first.index(": ") + 2:]
+  return errors.InputError(f"{name}: {first}{hint}")
+
+
+def builder(name, data_dir=None, **kwargs):
+  """tfds.builder, with a one-line InputError for a name that does not exist."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import mnist_derived  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
+  # TFDS warns that an unbuilt folder has no dataset_info.json; callers say
+  # it better.
+  with tfds_errors_only():
+    try:
+      return tfds.builder(name, data_dir=data_dir, **kwargs)
+    except ValueError as e:  # DatasetNotFoundError is one too
+      raise unknown_name_error(name, e) from None
+
+
+def data_root(built):
+  """The data dir a builder reads: <root>/name/config/version."""
+  return pathlib.Path(built.data_dir).parents[2]
+
+
+def built_builder(dataset, data_dir=None):
+  """The TFDS builder of a built dataset ('name/config'), or an InputError
+  that gives the command that builds it."""
+  found = builder(dataset, data_dir)
+  with tfds_errors_only():
+    prepared = found.is_prepared()
+  if not prepared:
+    root = data_root(found)
+    raise NotBuilt(
+        f"{dataset} is not built in {root}: build it first with `"
+        + BUILD_HINT.format(dataset=dataset, data_dir=root) + "`")
+  return found
+
+
+def key(built):
+  """'name/config/version', as FINGERPRINTS.json and the scores name it."""
+  return f"{built.name}/{built.builder_config.name}/{built.version}"
+
+
+def check_split(built, split):
+  """Raises an InputError unless the build has `split`."""
+  names = list(built.info.splits)
+  if split not in names:
+    raise errors.InputError(f"{built.name}/{built.builder_config.name} has no"
+                            f" split {split!r}; it has {', '.join(names)}")
+  return split
+
+
+def default_file_format():
+  """tfrecord where TensorFlow is installed (what `tfds build` writes),
+  array_record where it is not (the one TFDS writes without it)."""
+  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+  return "tfrecord" if decoding.tensorflow_installed() else "array_record"
+
+
+def beam_options(text):
+  """Beam's PipelineOptions from `tfds build`'s form, "runner=DirectRunner,
+  direct_num_workers=2", or None for no Beam."""
+  if not text:
+    return None
+  try:
+    from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise errors.InputError("Beam options need Apache Beam, which is not"
+                            " installed: pip install 'mnist-derived[beam]'"
+                            ) from None
+  return pipeline_options.PipelineOptions(
+      flags=[f"--{option}" for option in text.split(",")])
+
+
+def build(dataset, data_dir=None, manual_dir=None, file_format=None,
+          beam=None):
+  """Builds a dataset as `tfds build` would, unless it is built already.
+
+  Returns (builder, built_now). file_format: default `default_file_format()`;
+  beam: PipelineOptions to build on Apache Beam.
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  file_format = file_format or default_file_format()
+  if file_format == "tfrecord":
+    from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+    if not decoding.tensorflow_installed():
+      raise decoding.NeedsTensorFlow("--file_format tfrecord",
+                                     "; or use --file_format array_record")
+  found = builder(dataset, data_dir, file_format=file_format)
+  with tfds_errors_only():
+    if found.is_prepared():
+      return found, False
+  config = tfds.download.DownloadConfig(manual_dir=manual_dir,
+                                        beam_options=beam)
+  found.download_and_prepare(download_config=config)
+  return found, True

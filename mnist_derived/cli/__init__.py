@@ -1,0 +1,68 @@
+"""`mnist-derived VERB ...` (also `python -m mnist_derived VERB ...`).
+
+The only place that touches the process: exit statuses, one-line errors,
+TensorFlow's start-up lines, matplotlib's backend.
+"""
+
+import argparse
+import importlib
+import sys
+
+from mnist_derived.cli import process
+
+# verb: (module under mnist_derived.cli, one line of help)
+VERBS = {
+    "build": ("build", "build datasets, as `tfds build` does (with or"
+              " without TensorFlow)"),
+    "verify": ("verify", "check built datasets against the published"
+               " fingerprints"),
+    "show": ("show", "draw a montage of a built dataset"),
+    "score": ("score", "score a predictions file or COCO detections"),
+    "export": ("export", "export a built dataset to Parquet, COCO or"
+               " Croissant"),
+    "train": ("train", "train, save and score a Keras baseline (needs"
+              " TensorFlow)"),
+    "evaluate": ("train", "score a saved Keras model (needs TensorFlow)"),
+}
+
+
+def parser():
+  """The command's parser: one subparser a verb, each verb's module adds
+  its arguments and sets `run`."""
+  top = argparse.ArgumentParser(
+      prog="mnist-derived",
+      description="Build, check, look at, score and export the mnist_derived"
+      " datasets, and train their Keras baselines.")
+  from mnist_derived import __version__  # pylint: disable=g-import-not-at-top
+  top.add_argument("--version", action="version", version=__version__)
+  verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
+  for verb, (module, help_line) in VERBS.items():
+    sub = verbs.add_parser(verb, help=help_line, description=help_line[0]
+                           .upper() + help_line[1:] + ".")
+    importlib.import_module(f"mnist_derived.cli.{module}").add_arguments(
+        sub, verb)
+  return top
+
+
+def main(argv=None):
+  args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")  # pictures go to files; no window is opened
+  with process.one_line_errors():
+    if args.needs_tensorflow or _tensorflow_installed():
+      # The verb may start TensorFlow (it reads any build TFDS wrote):
+      # import it first with its start-up lines held back.
+      _import_tensorflow(args.verb, args.needs_tensorflow)
+    return args.run(args) or 0
+
+
+def _tensorflow_installed():
+  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+  return decoding.tensorflow_installed()
+
+
+def _import_tensorflow(verb, required):
+  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+  if required and not decoding.tensorflow_installed():
+    raise decoding.NeedsTensorFlow(f"`mnist-derived {verb}`")
+  process.import_tensorflow_quietly()

@@ -1,0 +1,52 @@
+"""mnist-derived build: the datasets `tfds build` builds, with or without
+TensorFlow (without it, as array_record)."""
+
+import contextlib
+import io
+import time
+
+from mnist_derived import builds
+from mnist_derived.cli import options
+
+
+def add_arguments(parser, verb):
+  del verb
+  parser.add_argument("datasets", nargs="+", metavar="DATASET",
+                      help="name/config, e.g. mnist_fg/mnist mnist_mosaic/scatter")
+  parser.add_argument("--manual_dir", "--manual-dir", dest="manual_dir",
+                      help="a folder holding the source's four IDX files"
+                      " (else they are downloaded)")
+  options.add_data_dir(parser)
+  parser.add_argument("--file_format", "--file-format", dest="file_format",
+                      choices=("tfrecord", "array_record"),
+                      help="default: tfrecord where TensorFlow is installed,"
+                      " else array_record (random access, no TensorFlow)")
+  parser.add_argument("--beam_pipeline_options", "--beam-pipeline-options",
+                      dest="beam_pipeline_options",
+                      help="build on Apache Beam, e.g."
+                      " runner=DirectRunner,direct_num_workers=2")
+  parser.set_defaults(run=run, needs_tensorflow=False)
+
+
+def run(args):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  beam = builds.beam_options(args.beam_pipeline_options)
+  tfds.disable_progress_bar()
+  for dataset in args.datasets:
+    start = time.perf_counter()
+    # TFDS prints "Downloading and preparing dataset Unknown size ..." even
+    # from a local folder: the summary below says what was done.
+    with contextlib.redirect_stdout(io.StringIO()):
+      built, now = builds.build(dataset, args.data_dir, args.manual_dir,
+                                args.file_format, beam)
+    print(summary(built, now, time.perf_counter() - start))
+  return 0
+
+
+def summary(built, built_now, seconds):
+  """One line: what was built (or found), its splits and where it is."""
+  splits = ", ".join(f"{name} {split.num_examples}"
+                     for name, split in built.info.splits.items())
+  done = f"built in {seconds:.1f} s" if built_now else "already built"
+  return (f"{builds.key(built)}: {splits} examples"
+          f" ({built.info.file_format.value}), {done}: {built.data_dir}")

@@ -1,0 +1,70 @@
+"""What only the command does to its process: TensorFlow's start-up lines,
+one-line errors and exit statuses."""
+
+import contextlib
+import os
+import sys
+import tempfile
+
+from mnist_derived.core import errors
+
+# Set by a user who wants TensorFlow's own start-up and C++ logs.
+TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
+# Exit statuses: a bad input, a bad predictions file, Ctrl-C.
+EXIT_INPUT, EXIT_PREDICTIONS, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def import_tensorflow_quietly():
+  """Imports TensorFlow without its start-up lines, unless they are asked for.
+
+  TensorFlow prints about eight lines at import and first use (oneDNN, CUDA
+  drivers, an `E0000 ... failed call to cuInit` on a machine without a GPU)
+  that say nothing about the command. Unless the user has set
+  TF_CPP_MIN_LOG_LEVEL (to 0 to see them all), this sets it to 3 (C++
+  errors off: Python exceptions are unaffected) and holds back what the
+  import writes to stderr, replaying it if the import fails.
+  """
+  if TF_LOG_LEVEL_ENV in os.environ or "tensorflow" in sys.modules:
+    return
+  os.environ[TF_LOG_LEVEL_ENV] = "3"
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as captured:
+    os.dup2(captured.fileno(), 2)
+    try:
+      import tensorflow  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
+      import tensorflow_datasets  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
+    except BaseException:
+      os.dup2(saved, 2)
+      captured.seek(0)
+      sys.stderr.write(captured.read().decode(errors="replace"))
+      raise
+    finally:
+      os.dup2(saved, 2)
+      os.close(saved)
+
+
+def exit_status(error):
+  from mnist_derived.evaluation import predictions  # pylint: disable=g-import-not-at-top
+  if isinstance(error, predictions.PredictionsError):
+    return EXIT_PREDICTIONS
+  return EXIT_INPUT
+
+
+@contextlib.contextmanager
+def one_line_errors():
+  """Ends the command with `error: <message>` and its exit status on an
+  input error (files, flags, missing builds) or Ctrl-C; a bug keeps its
+  traceback. MNIST_DERIVED_TRACEBACK=1 shows the traceback of these too."""
+  try:
+    yield
+  except errors.InputError as e:
+    if os.environ.get(errors.TRACEBACK_ENV):
+      raise
+    print(f"error: {e}", file=sys.stderr)
+    raise SystemExit(exit_status(e)) from None
+  except KeyboardInterrupt:
+    if os.environ.get(errors.TRACEBACK_ENV):
+      raise
+    print("interrupted", file=sys.stderr)
+    raise SystemExit(EXIT_INTERRUPTED) from None

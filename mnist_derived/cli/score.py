@@ -1,0 +1,36 @@
+"""mnist-derived score: a predictions file or COCO detections, scored the
+same way for everyone; prints one JSON object."""
+
+import json
+
+from mnist_derived import files
+from mnist_derived.cli import options
+
+
+def add_arguments(parser, verb):
+  del verb
+  parser.add_argument("dataset", help="e.g. mnist_fg/mnist")
+  given = parser.add_mutually_exclusive_group(required=True)
+  given.add_argument("--predictions", help="predictions .npz")
+  given.add_argument("--detections", help="COCO results .json (mosaic"
+                     " datasets): scored as AP, AP50, AP75 by pycocotools")
+  options.add_split(parser)
+  options.add_data_dir(parser)
+  parser.add_argument("--json", help="also write the scores to this file")
+  parser.set_defaults(run=run, needs_tensorflow=False)
+
+
+def run(args):
+  from mnist_derived.evaluation import score  # pylint: disable=g-import-not-at-top
+  evaluator = score.Evaluator(args.dataset, args.split, args.data_dir)
+  if args.detections:
+    scores = {**evaluator.evaluate_detections(args.detections),
+              "detections_file": args.detections}
+  else:
+    scores = {**evaluator.evaluate(args.predictions),
+              "predictions": args.predictions}
+  text = json.dumps(scores, indent=2, sort_keys=True)
+  if args.json:
+    files.write_text(args.json, text + "\n")
+  print(text)
+  return 0
