@@ -103,12 +103,23 @@ def stored_examples(builder, split, keys=None, decode_images=True):
   """
   decoders = _decoders(builder, keys, decode_images)
   if is_array_record(builder):
-    source = builder.as_data_source(split=split, decoders=decoders)
-    for start in range(0, len(source), _CHUNK):
-      stop = min(start + _CHUNK, len(source))
-      yield from read_records(source, range(start, stop))
-    return
-  yield from _tf_data_examples(builder, split, decoders, keys)
+    yield from _data_source_examples(builder, split, decoders)
+  else:
+    yield from _tf_data_examples(builder, split, decoders, keys)
+
+
+def _data_source_examples(builder, split, decoders):
+  """A data source's examples with the types tf.data gives: numpy arrays
+  for its Python ints and lists (image bytes left as they are)."""
+  source = builder.as_data_source(split=split, decoders=decoders)
+  specs = feature_specs(builder.info.features)
+  for skipped in decoders or ():
+    del specs[f"/{skipped}"]
+  for start in range(0, len(source), _CHUNK):
+    stop = min(start + _CHUNK, len(source))
+    for example in read_records(source, range(start, stop)):
+      yield {**example, **as_arrays({k: v for k, v in example.items()
+                                     if k not in (decoders or ())}, specs)}
 
 
 def _decoders(builder, keys, decode_images):

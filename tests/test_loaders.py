@@ -169,7 +169,8 @@ def _folder(source):
 def test_a_split_is_decoded_once_and_again_when_its_records_change(
     array_record_dir, tmp_path):
   data = tmp_path / "data"
-  shutil.copytree(array_record_dir / "mnist_fg", data / "mnist_fg")
+  shutil.copytree(array_record_dir / "mnist_fg", data / "mnist_fg",
+                  ignore=shutil.ignore_patterns("decoded"))
   first = loaders.DecodedSplit("mnist_fg/mnist", "test", data)
   folder = _folder(first)
   assert folder.parent.name == "decoded"
@@ -205,7 +206,8 @@ def read_only_data(array_record_dir, tmp_path):
   """A copy of the mnist_fg build that cannot be written: a read-only bind
   mount (root writes through permission bits), else permission bits."""
   data, mounted = tmp_path / "data", tmp_path / "ro"
-  shutil.copytree(array_record_dir / "mnist_fg", data / "mnist_fg")
+  shutil.copytree(array_record_dir / "mnist_fg", data / "mnist_fg",
+                  ignore=shutil.ignore_patterns("decoded"))
   mounted.mkdir()
   mount = subprocess.run(f"mount --bind {data} {mounted} && mount -o"
                          f" remount,bind,ro {mounted}", shell=True,
@@ -219,7 +221,7 @@ def read_only_data(array_record_dir, tmp_path):
     pytest.skip("no read-only folder can be made here")
   yield mounted
   if mount.returncode == 0:
-    subprocess.run(["umount", str(mounted)], check=True)
+    subprocess.run(["umount", "--lazy", str(mounted)], check=True)
   for path in [data, *data.rglob("*")]:
     path.chmod(0o755)
 

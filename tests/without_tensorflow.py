@@ -2,6 +2,7 @@
 
     python tests/without_tensorflow.py VERB ...
 
+(the test builders of tests/builder_testing.py registered too).
 Python's path finder is replaced by one that does not see `tensorflow`, so
 `importlib.util.find_spec` (how TFDS and etils look for it) finds nothing and
 `import tensorflow` fails as it does where it is not installed. At exit the
@@ -34,6 +35,8 @@ def loaded_tensorflow():
 
 if __name__ == "__main__":
   hide_tensorflow()
+  sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1]))
+  import tests.builder_testing  # noqa: F401  pylint: disable=g-import-not-at-top
   from mnist_derived.cli import main  # pylint: disable=g-import-not-at-top
   try:
     status = main(sys.argv[1:])

@@ -19,12 +19,13 @@ def import_tensorflow_quietly():
 
   TensorFlow prints about eight lines at import and first use (oneDNN, CUDA
   drivers, an `E0000 ... failed call to cuInit` on a machine without a GPU)
-  that say nothing about the command. Unless the user has set
-  TF_CPP_MIN_LOG_LEVEL (to 0 to see them all), this sets it to 3 (C++
-  errors off: Python exceptions are unaffected) and holds back what the
-  import writes to stderr, replaying it if the import fails.
+  that say nothing about the command, some of them even at
+  TF_CPP_MIN_LOG_LEVEL=3. Unless the user has set TF_CPP_MIN_LOG_LEVEL to
+  another level (0 to see them all), this sets it to 3 (C++ errors off:
+  Python exceptions are unaffected) and holds back what the import writes
+  to stderr, replaying it if the import fails.
   """
-  if TF_LOG_LEVEL_ENV in os.environ or "tensorflow" in sys.modules:
+  if os.environ.get(TF_LOG_LEVEL_ENV, "3") != "3" or "tensorflow" in sys.modules:
     return
   os.environ[TF_LOG_LEVEL_ENV] = "3"
   sys.stderr.flush()
