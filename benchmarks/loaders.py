@@ -1,18 +1,29 @@
-"""Examples per second: PyTorch DataLoader and grain vs tfds.load + tf.data.
+"""Examples per second: the PyTorch and grain loaders against tf.data and
+against the limit, the split already in memory.
 
     python benchmarks/loaders.py --data_dir DIR --array_record_data_dir DIR2
-        [--dataset mnist_fg/mnist] [--split train] [--batch-size 64]
+        [--datasets mnist_fg/mnist mnist_mosaic/2x2 mnist_mosaic/scatter]
+        [--split train] [--batch-size 64]
 
-One pass over the split, batched, each reader in a process of its own (torch
-and TensorFlow do not share a process well), in one run:
+DIR holds tfrecord builds (what `tfds build` writes), DIR2 array_record
+builds of the same datasets (what `mnist-derived build` writes without
+TensorFlow). Each reader runs in a process of its own, in one run, and is
+timed on its second pass over the split (the first opens files, starts
+threads and, for the loaders, decodes the split once into memory-mapped
+arrays beside the build):
 
-* tf.data: `tfds.load` of a tfrecord build, decoded, batched, prefetched
-  (what `training` uses, without its cache and without TFDS's auto-cache);
-* torch: `loaders.torch_loader` with 2 worker processes (forkserver);
-* grain: `loaders.grain_dataset(...).batch()` read by 2 threads (grain's
-  worker processes need absl flags parsed, which a plain script lacks).
+* tf.data: `tfds.load` of the tfrecord build, decoded, batched, prefetched,
+  without TFDS's auto-cache (variable-length `objects` dropped before
+  batching, as tf.data cannot batch them);
+* torch: `loaders.torch_loader` as the README uses it (batches of tensors,
+  `objects` as a list per example);
+* grain: `loaders.grain_dataset` iterated as it comes (grain's default
+  read threads);
+* in memory: every feature of the split copied into RAM as numpy arrays,
+  shuffled batches taken by fancy indexing (fixed-shape features only): the
+  most a loader could reach.
 
-Prints examples/s of each and the ratios to tf.data.
+Prints each rate, its ratio to tf.data and to the in-memory limit.
 """
 
 import argparse
@@ -23,50 +34,63 @@ import sys
 READERS = {
     "tf.data": """
 import tensorflow as tf, tensorflow_datasets as tfds, mnist_derived
-# No auto-cache: every pass decodes, as the other readers do.
 ds = tfds.load(DATASET, split=SPLIT, data_dir=DATA_DIR,
-               read_config=tfds.ReadConfig(try_autocache=False)
-               ).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+               read_config=tfds.ReadConfig(try_autocache=False))
+if "objects" in ds.element_spec:
+  ds = ds.map(lambda ex: {k: v for k, v in ex.items() if k != "objects"})
+ds = ds.batch(BATCH).prefetch(tf.data.AUTOTUNE)
 def one_pass():
   return sum(len(b["index"]) for b in ds.as_numpy_iterator())
 """,
     "torch": """
 from mnist_derived import loaders
-batches = loaders.torch_loader(DATASET, SPLIT, BATCH, num_workers=2, seed=0,
-                               data_dir=AR_DIR, persistent_workers=True)
+batches = loaders.torch_loader(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
 def one_pass():
   return sum(len(b["index"]) for b in batches)
 """,
     "grain": """
-import grain
 from mnist_derived import loaders
-ds = loaders.grain_dataset(DATASET, SPLIT, data_dir=AR_DIR, seed=0).batch(BATCH)
+ds = loaders.grain_dataset(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
 def one_pass():
-  it = ds.to_iter_dataset(grain.ReadOptions(num_threads=2, prefetch_buffer_size=8))
-  return sum(len(b["index"]) for b in it)
+  return sum(len(b["index"]) for b in ds)
+""",
+    "in memory": """
+import numpy as np
+from mnist_derived import loaders
+split = loaders.DecodedSplit(DATASET, SPLIT, data_dir=AR_DIR)
+arrays = {path: np.array(a) for path, a in split.columns.arrays.items()
+          if path not in split.columns.offsets}
+rng = np.random.default_rng(0)
+def one_pass():
+  order, count = rng.permutation(len(split)), 0
+  for start in range(0, len(order), BATCH):
+    batch = {p: a[order[start:start + BATCH]] for p, a in arrays.items()}
+    count += len(batch["/index"])
+  return count
 """,
 }
 
 TIMING = """
 import json, time
 if __name__ == "__main__":
-  one_pass()  # warm-up: worker start, file opening
+  one_pass()  # warm-up: file opening, threads, the decoded copy
   start = time.perf_counter()
   count = one_pass()
   print(json.dumps({"examples": count, "seconds": time.perf_counter() - start}))
 """
 
 
-def run(reader, args):
-  header = (f"DATASET, SPLIT, BATCH = {args.dataset!r}, {args.split!r},"
+def run(reader, dataset, args):
+  header = (f"DATASET, SPLIT, BATCH = {dataset!r}, {args.split!r},"
             f" {args.batch_size}\nDATA_DIR, AR_DIR = {args.data_dir!r},"
             f" {args.array_record_data_dir!r}\n")
   proc = subprocess.run([sys.executable, "-c",
                          header + READERS[reader] + TIMING],
                         capture_output=True, text=True, check=False)
   if proc.returncode:
-    sys.exit(f"{reader} failed:\n{proc.stderr[-3000:]}")
-  return json.loads(proc.stdout.strip().splitlines()[-1])
+    sys.exit(f"{reader} on {dataset} failed:\n{proc.stderr[-3000:]}")
+  result = json.loads(proc.stdout.strip().splitlines()[-1])
+  return result["examples"] / result["seconds"]
 
 
 def main():
@@ -74,19 +98,19 @@ def main():
   parser.add_argument("--data_dir", required=True, help="tfrecord builds")
   parser.add_argument("--array_record_data_dir", required=True,
                       help="array_record builds of the same datasets")
-  parser.add_argument("--dataset", default="mnist_fg/mnist")
+  parser.add_argument("--datasets", nargs="+", default=[
+      "mnist_fg/mnist", "mnist_mosaic/2x2", "mnist_mosaic/scatter"])
   parser.add_argument("--split", default="train")
   parser.add_argument("--batch-size", type=int, default=64)
   args = parser.parse_args()
-  rates = {}
-  for reader in READERS:
-    result = run(reader, args)
-    rates[reader] = result["examples"] / result["seconds"]
-    print(f"{reader:8s} {result['examples']} examples in"
-          f" {result['seconds']:.2f} s: {rates[reader]:.0f} examples/s",
-          flush=True)
-  for reader in ("torch", "grain"):
-    print(f"{reader} / tf.data: {rates[reader] / rates['tf.data']:.2f}")
+  print("| dataset | reader | examples/s | x tf.data | x in memory |")
+  print("|---|---|---|---|---|")
+  for dataset in args.datasets:
+    rates = {reader: run(reader, dataset, args) for reader in READERS}
+    for reader, rate in rates.items():
+      print(f"| `{dataset}` | {reader} | {rate:.0f} |"
+            f" {rate / rates['tf.data']:.2f} |"
+            f" {rate / rates['in memory']:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
