@@ -136,9 +136,13 @@ def _decode_split(built, split, specs, folder=None):
 
 
 def _open_columns(folder, specs):
-  arrays = {p: np.load(folder / _file_name(p), mmap_mode="r") for p in specs}
+  # Variable-length features are small (a few rows per example): in memory,
+  # they gather faster than mapped.
+  ragged = _ragged(specs)
+  arrays = {p: np.load(folder / _file_name(p),
+                       mmap_mode=None if p in ragged else "r") for p in specs}
   offsets = {p: np.load(folder / ("offsets." + _file_name(p)))
-             for p in _ragged(specs)}
+             for p in ragged}
   return _Columns(arrays, offsets)
 
 

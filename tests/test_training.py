@@ -15,7 +15,7 @@ import tensorflow_datasets as tfds
 
 from mnist_derived.core import errors
 from mnist_derived.evaluation.score import Evaluator
-from training import cli
+from mnist_derived import cli
 from training import data
 from training import runner
 from tests.builder_testing import TinyMosaic  # noqa: F401  (registers it)

@@ -1,3 +1,7 @@
-from training.cli import main
+"""`python -m training train|evaluate ...`: the same as `mnist-derived train|evaluate ...`."""
 
-main()
+import sys
+
+from mnist_derived.cli import main
+
+sys.exit(main(sys.argv[1:]))

@@ -1,17 +1,84 @@
-"""mnist-derived train / evaluate: the Keras baselines of `training/`."""
+"""mnist-derived train / evaluate: the Keras baselines of `training/`.
 
+`python -m training train|evaluate ...` is the same command.
+"""
+
+import json
 import shlex
 import sys
 
+from mnist_derived.cli import options
+
+# The names of training.tasks.TASKS, which imports TensorFlow: `--help` and
+# a missing TensorFlow are answered without it (tests check the two agree).
+TASK_NAMES = ("circles", "fg", "mosaic")
+
 
 def add_arguments(parser, verb):
-  from training import cli  # pylint: disable=g-import-not-at-top
+  _common(parser)
   if verb == "train":
-    cli._train_parser(parser)  # pylint: disable=protected-access
-    run = cli._run_train  # pylint: disable=protected-access
+    _train_arguments(parser)
   else:
-    cli._evaluate_parser(parser)  # pylint: disable=protected-access
-    run = cli._run_evaluate  # pylint: disable=protected-access
-  parser.set_defaults(
-      run=lambda args: run(args, shlex.join(["mnist-derived", *sys.argv[1:]])),
-      needs_tensorflow=True)
+    _evaluate_arguments(parser)
+  parser.set_defaults(run=run_train if verb == "train" else run_evaluate,
+                      needs_tensorflow=True)
+
+
+def _common(parser):
+  parser.add_argument("task", choices=TASK_NAMES)
+  options.add_data_dir(parser)
+  parser.add_argument("--manual_dir", "--manual-dir", dest="manual_dir",
+                      help="build the dataset first, if it is not built, from"
+                      " the MNIST-format files in this folder")
+  parser.add_argument("--dataset",
+                      help="TFDS name/config to use instead of the task's, "
+                      "e.g. mnist_fg/fashion_mnist or mnist_mosaic/3x3")
+  parser.add_argument("--limit", type=int,
+                      help="use at most this many examples per split")
+
+
+def _train_arguments(parser):
+  parser.add_argument("--out", required=True, help="run folder")
+  parser.add_argument("--epochs", type=int, help="default: the task's")
+  parser.add_argument("--batch-size", type=int, help="default: the task's")
+  parser.add_argument("--learning-rate", type=float,
+                      help="peak learning rate (default: the task's)")
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--input", choices=["tfds", "data_source"],
+                      default="tfds",
+                      help="tfds: tfds.load (default); data_source: random"
+                      " access to a build made with --file_format array_record")
+  parser.add_argument("--results", help="also write the metrics JSON here")
+  parser.add_argument("--quiet", action="store_true", help="no progress bars")
+  parser.add_argument("--overwrite", action="store_true",
+                      help="replace a run of other settings in --out")
+
+
+def _evaluate_arguments(parser):
+  parser.add_argument("--model", required=True, help="a saved .keras model")
+  options.add_split(parser)
+  parser.add_argument("--out", help="write evaluation JSON and figure here")
+  parser.add_argument("--results", help="a results JSON of `train` to refresh"
+                      " with these scores")
+
+
+def run_train(args):
+  from training import runner  # pylint: disable=g-import-not-at-top
+  report = runner.train(
+      args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
+      batch_size=args.batch_size, seed=args.seed, limit=args.limit,
+      learning_rate=args.learning_rate, results=args.results,
+      verbose=2 if args.quiet else 1, dataset=args.dataset,
+      input_pipeline=args.input, overwrite=args.overwrite,
+      manual_dir=args.manual_dir,
+      command=shlex.join(["mnist-derived", *sys.argv[1:]]))
+  print(json.dumps(report, indent=2, sort_keys=True))
+
+
+def run_evaluate(args):
+  from training import runner  # pylint: disable=g-import-not-at-top
+  scores = runner.evaluate(args.task, args.model, split=args.split,
+                           data_dir=args.data_dir, limit=args.limit,
+                           out=args.out, dataset=args.dataset,
+                           results=args.results, manual_dir=args.manual_dir)
+  print(json.dumps(scores, indent=2, sort_keys=True))
