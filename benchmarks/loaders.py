@@ -19,6 +19,9 @@ arrays beside the build):
   `objects` as a list per example);
 * grain: `loaders.grain_dataset` iterated as it comes (grain's default
   read threads);
+* torch / grain, objects read: the same, also reading every example's
+  objects (a scattered mosaic's are cut per example on first read; a grid's
+  are stacked);
 * in memory: every feature of the split copied into RAM as numpy arrays,
   shuffled batches taken by fancy indexing (fixed-shape features only): the
   most a loader could reach.
@@ -53,6 +56,30 @@ from mnist_derived import loaders
 ds = loaders.grain_dataset(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
 def one_pass():
   return sum(len(b["index"]) for b in ds)
+""",
+    "torch, objects read": """
+from mnist_derived import loaders
+batches = loaders.torch_loader(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
+def one_pass():
+  count = 0
+  for b in batches:
+    objects = b["objects"]
+    boxes = ([o["bbox"] for o in objects] if isinstance(
+        objects, loaders.ExampleRows) else objects["bbox"])
+    count += len(boxes)
+  return count
+""",
+    "grain, objects read": """
+from mnist_derived import loaders
+ds = loaders.grain_dataset(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
+def one_pass():
+  count = 0
+  for b in ds:
+    objects = b["objects"]
+    boxes = ([o["bbox"] for o in objects] if isinstance(
+        objects, loaders.ExampleRows) else objects["bbox"])
+    count += len(boxes)
+  return count
 """,
     "in memory": """
 import numpy as np
@@ -98,6 +125,8 @@ def main():
   parser.add_argument("--data_dir", required=True, help="tfrecord builds")
   parser.add_argument("--array_record_data_dir", required=True,
                       help="array_record builds of the same datasets")
+  parser.add_argument("--readers", nargs="+", default=list(READERS),
+                      choices=list(READERS))
   parser.add_argument("--datasets", nargs="+", default=[
       "mnist_fg/mnist", "mnist_mosaic/2x2", "mnist_mosaic/scatter"])
   parser.add_argument("--split", default="train")
@@ -106,7 +135,10 @@ def main():
   print("| dataset | reader | examples/s | x tf.data | x in memory |")
   print("|---|---|---|---|---|")
   for dataset in args.datasets:
-    rates = {reader: run(reader, dataset, args) for reader in READERS}
+    readers = [r for r in args.readers
+               if "objects" not in r or dataset.startswith("mnist_mosaic")]
+    rates = {reader: run(reader, dataset, args)
+             for reader in ["tf.data", *readers, "in memory"]}
     for reader, rate in rates.items():
       print(f"| `{dataset}` | {reader} | {rate:.0f} |"
             f" {rate / rates['tf.data']:.2f} |"

@@ -142,8 +142,11 @@ def _tf_data_examples(builder, split, decoders, keys):
         " array_record ...`")
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   if keys is not None:
-    wanted = {k: True for k in keys}
-    decoders = tfds.decode.PartialDecoding(wanted, decoders=decoders)
+    # PartialDecoding drops the features not named; it takes decoders of
+    # the named ones only.
+    named = {k: v for k, v in (decoders or {}).items() if k in keys}
+    decoders = tfds.decode.PartialDecoding({k: True for k in keys},
+                                           decoders=named or None)
   ds = builder.as_dataset(split=split, shuffle_files=False, decoders=decoders,
                           read_config=tfds.ReadConfig(try_autocache=False))
   yield from tfds.as_numpy(ds)

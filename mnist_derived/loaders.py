@@ -19,6 +19,7 @@ Neither torch nor grain is imported until asked for, and TensorFlow only to
 decode a build made as tfrecord.
 """
 
+import collections.abc
 import dataclasses
 import errno
 import hashlib
@@ -257,14 +258,10 @@ class DecodedSplit:
   def batch(self, indices):
     """Examples at `indices` as one dict: fixed-shape features stacked on a
     first axis; features that vary in length (a mosaic's `objects`) as a
-    list with one dict of arrays per example."""
+    sequence with one dict of arrays per example (`ExampleRows`)."""
     batch, ragged = self.batch_columns(indices)
     for parent, (columns, counts) in ragged.items():
-      stops = np.cumsum(counts).tolist()
-      bounds = list(zip([0, *stops[:-1]], stops))
-      pieces = {leaf: [rows[a:b] for a, b in bounds]
-                for leaf, rows in columns.items()}
-      batch[parent] = [dict(zip(pieces, rows)) for rows in zip(*pieces.values())]
+      batch[parent] = ExampleRows(columns, counts, _numpy_split)
     return batch
 
   def batch_columns(self, indices):
@@ -302,6 +299,50 @@ def _row_indices(offsets, indices):
   return rows, counts
 
 
+class ExampleRows(collections.abc.Sequence):
+  """One dict of rows per example of a batch (a mosaic's objects), cut from
+  the batch's concatenated rows when first read: a batch whose objects are
+  never read does not pay for cutting them, and a worker process sends a
+  few arrays instead of one per example and feature."""
+
+  def __init__(self, columns, counts, split):
+    self.columns, self.counts, self._split = columns, counts, split
+    self._examples = None
+
+  def _cut(self):
+    if self._examples is None:
+      counts = np.asarray(self.counts).tolist()
+      pieces = {leaf: self._split(rows, counts)
+                for leaf, rows in self.columns.items()}
+      self._examples = [dict(zip(pieces, rows))
+                        for rows in zip(*pieces.values())]
+    return self._examples
+
+  def __len__(self):
+    return len(self.counts)
+
+  def __getitem__(self, k):
+    return self._cut()[k]
+
+  def __iter__(self):
+    return iter(self._cut())
+
+  def __getstate__(self):
+    return {**self.__dict__, "_examples": None}
+
+  def __repr__(self):
+    return repr(self._cut())
+
+
+def _numpy_split(rows, counts):
+  stops = np.cumsum(counts).tolist()
+  return [rows[a:b] for a, b in zip([0, *stops[:-1]], stops)]
+
+
+def _torch_split(rows, counts):
+  return rows.split(counts)
+
+
 def epoch_order(num_examples, seed, epoch, shuffle=True):
   """The example order of one epoch: a permutation seeded by (seed, epoch)."""
   if not shuffle:
@@ -320,14 +361,10 @@ class _TorchBatches:
     return len(self.split)
 
   def __getitem__(self, indices):
-    import torch  # pylint: disable=g-import-not-at-top
     fixed, ragged = self.split.batch_columns(indices)
     batch = _to_torch(fixed)
     for parent, (columns, counts) in ragged.items():
-      counts = counts.tolist()
-      pieces = {leaf: torch.from_numpy(rows).split(counts)
-                for leaf, rows in columns.items()}
-      batch[parent] = [dict(zip(pieces, rows)) for rows in zip(*pieces.values())]
+      batch[parent] = ExampleRows(_to_torch(columns), counts, _torch_split)
     return batch
 
 

@@ -62,10 +62,10 @@ def _examples_of_batch(batch):
   """The examples of one loader batch, each as {feature path: numpy}."""
   batch = {k: (v.numpy() if hasattr(v, "numpy") else v)
            for k, v in batch.items()}
-  # Variable-length objects come as a list, one dict per example; a grid's
-  # fixed count stacks like any other feature.
-  objects = batch.pop("objects") if isinstance(batch.get("objects"),
-                                               list) else None
+  # Variable-length objects come as a sequence of one dict per example; a
+  # grid's fixed count stacks like any other feature.
+  objects = batch.pop("objects") if isinstance(
+      batch.get("objects"), loaders.ExampleRows) else None
   flat = dict(_flat(batch))
   for row in range(len(flat["index"])):
     example = {k: np.asarray(v[row]) for k, v in flat.items()}
@@ -107,7 +107,7 @@ def test_torch_loader_gives_tfds_load_examples(name, array_record_dir,
   for batch in again:
     assert all(isinstance(v, torch.Tensor) for k, v in _flat(batch)
                if k != "objects")
-    if isinstance(batch.get("objects"), list):
+    if isinstance(batch.get("objects"), loaders.ExampleRows):
       assert all(isinstance(v, torch.Tensor) for objects in batch["objects"]
                  for v in objects.values())
 
@@ -129,6 +129,13 @@ def test_scattered_objects_vary_per_example(array_record_dir):
   batch = source.batch(np.arange(len(source)))
   assert [len(o["label"]) for o in batch["objects"]] == [
       len(source[i]["objects"]["label"]) for i in range(len(source))]
+  # As a worker process sends it: the rows, cut again on the other side.
+  sent = pickle.loads(pickle.dumps(batch["objects"]))
+  assert len(sent) == len(source)
+  for got, want in zip(sent, batch["objects"]):
+    assert got.keys() == want.keys()
+    for key in want:
+      np.testing.assert_array_equal(got[key], want[key])
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import pathlib
 import platform
 import shutil
@@ -116,6 +117,21 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
       save_model_atomically(self.model, self.path)
 
 
+def check_output_file(path):
+  """Makes the folder of an output file; InputError if it cannot be written
+  there."""
+  path = pathlib.Path(path)
+  if path.is_dir():
+    raise errors.InputFileError(path, "is a folder; name a .json file")
+  try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    raise errors.InputFileError(path.parent, f"cannot be made ({e.strerror})"
+                                ) from None
+  if not os.access(path.parent, os.W_OK):
+    raise errors.InputFileError(path.parent, "cannot be written")
+
+
 def prepare_run_folder(out, settings, overwrite=False, say=print):
   """Makes `out` hold exactly the run `settings` describe; True to resume.
 
@@ -182,6 +198,8 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   builder = _built(dataset, data_dir, manual_dir)
   code = provenance()  # what this run executes, before anything can change
   out = pathlib.Path(out)
+  if results is not None:
+    check_output_file(results)  # before training, not after it
   prepare_run_folder(out, settings, overwrite,
                      say=print if verbose else lambda line: None)
   keras.utils.set_random_seed(seed)
@@ -217,8 +235,10 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   best = keras.saving.load_model(out / BEST_FILE, safe_mode=True)
   save_model_atomically(best, out / MODEL_FILE)
 
+  # The whole test split, whatever `limit`: a quick run's predictions file
+  # can still be scored.
   scores = evaluate(task_name, out / MODEL_FILE, data_dir=data_dir,
-                    limit=limit, out=out, dataset=dataset)
+                    out=out, dataset=dataset)
   report = {
       **{k: v for k, v in scores.items() if not isinstance(v, list)},
       **settings,

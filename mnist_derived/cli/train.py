@@ -33,8 +33,10 @@ def _common(parser):
   parser.add_argument("--dataset",
                       help="TFDS name/config to use instead of the task's, "
                       "e.g. mnist_fg/fashion_mnist or mnist_mosaic/3x3")
-  parser.add_argument("--limit", type=int,
-                      help="use at most this many examples per split")
+  parser.add_argument("--limit", type=int, help=(
+      "train: at most this many training examples (and a ninth as many for"
+      " validation); the test split is always scored whole. evaluate: score"
+      " only the first N examples (the predictions file then holds N)"))
 
 
 def _train_arguments(parser):
