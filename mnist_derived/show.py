@@ -6,10 +6,11 @@ One panel per example, drawn by what the dataset holds:
 * a foreground mask (mnist_fg): the image with its mask tinted, the label
   and threshold above;
 * a circle (mnist_circles): the image with its circle (solid) and box
-  (dashed), the label above;
+  (dashed), the label above, and a legend of the two;
 * objects and a class mask (mnist_mosaic): the image with each object's box
-  in its class colour, and below it the class mask in the same colours,
-  with a legend of the class names.
+  in its class colour, titled by the example's `index` and its count of
+  digits ("no digits" for an empty canvas), and below it the class mask in
+  the same colours, with a legend of the class names.
 """
 
 import numpy as np
@@ -112,8 +113,8 @@ def montage(builder, split="test", num=16):
         if box[2] > box[0]:
           ax.add_patch(_box_patch(box, height, width, colours[label + 1]))
       count = len(ex["objects"]["label"])
-      ax.set_title(f"#{ex['index']}: {count} digit{'s' * (count != 1)}",
-                   fontsize=7)
+      digits = f"{count} digit{'s' * (count != 1)}" if count else "no digits"
+      ax.set_title(f"index {ex['index']}: {digits}", fontsize=7)
       below = axes[r * rows_per + 1][c]
       below.imshow(colours[ex["mask"][..., 0]])
   title = f"{builder.name}/{builder.builder_config.name} {builder.version}," \
@@ -122,6 +123,22 @@ def montage(builder, split="test", num=16):
   if kind == "mosaic":
     fig.tight_layout(rect=(0, 0.08, 1, 0.97))
     class_legend(fig, names, colours)
+  elif kind == "circles":
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    circle_legend(fig)
   else:
     fig.tight_layout(rect=(0, 0, 1, 0.97))
   return fig
+
+
+def circle_legend(fig):
+  """What the circles panels draw, under the figure."""
+  import matplotlib.lines  # pylint: disable=g-import-not-at-top
+  handles = [
+      matplotlib.lines.Line2D([], [], color="lime",
+                              label="minimal enclosing circle of the mask"),
+      matplotlib.lines.Line2D([], [], color="cyan", linestyle="--",
+                              label="its box"),
+  ]
+  fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7,
+             frameon=False)

@@ -29,7 +29,8 @@ def read_source_folder(folder):
 def real_mnist():
   """Real MNIST as {split: (images, labels)}; skips where it is absent."""
   if not (REAL_MNIST / sources.ALL_FILES[0]).exists():
-    pytest.skip(f"real MNIST not found at {REAL_MNIST} (set MNIST_DIR)")
+    pytest.skip(f"real MNIST not found at {REAL_MNIST}: set MNIST_DIR to the"
+                " folder of its four IDX files to run these checks")
   return read_source_folder(REAL_MNIST)
 
 

@@ -1,5 +1,6 @@
 """The README's Python snippets run as written, after the builds and exports
-it describes (made here from dummy data, in a fresh HOME)."""
+it describes (made here from dummy data, in a fresh HOME, into a data dir
+of the reader's own named by TFDS_DATA_DIR)."""
 
 import dataclasses
 import importlib.util
@@ -40,27 +41,29 @@ class _SmallMosaics(mnist_derived.MnistMosaic, skip_registration=True):
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-  """A HOME whose ~/tensorflow_datasets holds what the README builds: the
-  real configs from dummy data, the mosaics with a few examples per split
-  (same names and versions), and the array_record build of mnist_fg."""
+  """A HOME and a data dir of the reader's own (not ~/tensorflow_datasets),
+  named once by TFDS_DATA_DIR as the README says, holding what the README
+  builds: the real configs from dummy data, and the mosaics with a few
+  examples per split (same names and versions)."""
   home = tmp_path_factory.mktemp("home")
-  data, data_ar = home / "tensorflow_datasets", home / "tensorflow_datasets_ar"
+  data = home / "my_datasets"
   for name in ("mnist_fg/mnist", "mnist_circles/mnist"):
     _build(tfds.builder(name, data_dir=data))
-  _build(tfds.builder("mnist_fg/mnist", data_dir=data_ar,
-                      file_format="array_record"))
   for name in ("2x2", "scatter"):
     _build(_SmallMosaics(config=name, data_dir=data))
   # The README's export commands, as written.
-  env = dict(os.environ, HOME=str(home))
-  env.pop("TFDS_DATA_DIR", None)
   for block in SHELL:
     for line in block.splitlines():
       if line.startswith("mnist-derived export "):
         subprocess.run([sys.executable, "-m", "mnist_derived",
-                        *shlex.split(line)[1:]], cwd=home, env=env,
+                        *shlex.split(line)[1:]], cwd=home, env=_env(home),
                        check=True, capture_output=True)
   return home
+
+
+def _env(home):
+  return dict(os.environ, HOME=str(home), PYTHONPATH=str(REPO),
+              TFDS_DATA_DIR=str(home / "my_datasets"))
 
 
 def test_the_readme_has_snippets():
@@ -77,8 +80,8 @@ def test_snippet_runs_as_written(number, home):
         pytest.skip(f"needs {module}")
   if "torch_loader" in code and importlib.util.find_spec("torch") is None:
     pytest.skip("needs torch")
-  env = dict(os.environ, HOME=str(home), PYTHONPATH=str(REPO))
-  env.pop("TFDS_DATA_DIR", None)
+  env = _env(home)
+  assert not (home / "tensorflow_datasets").exists()
   script = pathlib.Path(home) / f"snippet_{number}.py"
   script.write_text(code)
   proc = subprocess.run([sys.executable, str(script)], cwd=home, env=env,

@@ -23,7 +23,11 @@ from tests.scatter_reference import check_scatter_example
 
 DATA_DIR = os.environ.get("MNIST_DERIVED_DATA_DIR")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not DATA_DIR, reason="MNIST_DERIVED_DATA_DIR not set (see .ci/run)")]
+    not DATA_DIR, reason=(
+        "MNIST_DERIVED_DATA_DIR not set: build the default configs from real"
+        " MNIST into a data dir (`mnist-derived build ... --manual_dir"
+        " <your MNIST folder> --data_dir DIR`, as .ci/run does) and set"
+        " MNIST_DERIVED_DATA_DIR=DIR and MNIST_DIR=<your MNIST folder>"))]
 COUNTS = {"train": 60000, "test": 10000}
 
 

@@ -41,11 +41,14 @@ def test_mosaic_panels_are_the_masks_in_class_colours(name, dummy_data_dir):
   colours = show.class_colours(11)
   assert len(np.unique(colours, axis=0)) == 11  # every class distinct
   axes = fig.axes
-  shown = [ax for ax in axes if ax.get_title().startswith("#")]
+  shown = [ax for ax in axes if ax.get_title().startswith("index ")]
   assert len(shown) == 5
   for ax in shown:
-    index = int(ax.get_title()[1:].split(":")[0])
+    index = int(ax.get_title().split()[1].rstrip(":"))
     ex = examples[index]
+    count = len(ex["objects"]["label"])
+    assert ax.get_title().endswith(
+        "no digits" if count == 0 else f"{count} digit{'s' * (count > 1)}")
     below = axes[axes.index(ax) + 5]  # 5 columns: the mask row below
     np.testing.assert_array_equal(below.images[0].get_array(),
                                   colours[ex["mask"][..., 0]])
@@ -69,6 +72,10 @@ def test_circles_are_drawn_where_the_dataset_says(dummy_data_dir):
       builder.as_dataset(split="test", shuffle_files=False).take(4))]
   assert drawn == sorted(((cx, cy), r) for cx, cy, r in stored)
   assert len(examples) >= 4
+  [legend] = fig.legends  # what the two outlines are
+  assert [t.get_text() for t in legend.get_texts()] == [
+      "minimal enclosing circle of the mask", "its box"]
+  assert [h.get_color() for h in legend.legend_handles] == ["lime", "cyan"]
 
 
 def test_fg_tints_exactly_the_mask(dummy_data_dir):

@@ -125,6 +125,26 @@ def test_mirror_names_and_uncompressed_files_are_read(tmp_path, rename):
     np.testing.assert_array_equal(labels, want_labels)
 
 
+@pytest.fixture
+def host_resolves(monkeypatch):
+  """As on a machine that reaches the mirrors: the fake download manager
+  below stands for the network."""
+  monkeypatch.setattr(sources, "check_reachable", lambda source: None)
+
+
+def test_an_unresolvable_host_fails_before_any_download():
+  dl = FakeDownloadManager(download=lambda urls: urls)
+  offline = dataclasses.replace(sources.SOURCES["mnist"],
+                                url="https://mnist.invalid/")
+  with pytest.raises(sources.DownloadFailedError) as raised:
+    sources.check_reachable(offline)
+  message = str(raised.value)
+  assert "the host mnist.invalid does not resolve" in message
+  assert "DownloadConfig(manual_dir=<folder>)" in message
+  assert dl.downloaded is None
+
+
+@pytest.mark.usefixtures("host_resolves")
 def test_without_manual_dir_tfds_manual_folder_or_the_canonical_urls(tmp_path):
   # TFDS's own manual folder (<data_dir>/downloads/manual) is used when it
   # holds the files; an empty one is passed over for the download.
@@ -138,12 +158,14 @@ def test_without_manual_dir_tfds_manual_folder_or_the_canonical_urls(tmp_path):
                      "train-images-idx3-ubyte.gz")
 
 
-def test_an_offline_download_says_how_to_build_offline():
+@pytest.mark.usefixtures("host_resolves")
+def test_a_failed_download_says_how_to_build_offline():
   with pytest.raises(sources.DownloadFailedError,
-                     match="pass --manual_dir <folder>"):
+                     match="pass it: `--manual_dir <folder>` to the commands"):
     _paths(None)
 
 
+@pytest.mark.usefixtures("host_resolves")
 def test_a_bug_on_the_download_path_is_not_called_a_download_failure():
   def broken(urls):
     raise TypeError("a programming error")

@@ -49,20 +49,9 @@ def main(argv=None):
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")  # pictures go to files; no window is opened
   with process.one_line_errors():
-    if args.needs_tensorflow or _tensorflow_installed():
-      # The verb may start TensorFlow (it reads any build TFDS wrote):
-      # import it first with its start-up lines held back.
-      _import_tensorflow(args.verb, args.needs_tensorflow)
+    from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+    if args.needs_tensorflow and not decoding.tensorflow_installed():
+      raise decoding.NeedsTensorFlow(f"`mnist-derived {args.verb}`")
+    if not getattr(args, "starts_tensorflow_itself", False):
+      process.start_tensorflow()
     return args.run(args) or 0
-
-
-def _tensorflow_installed():
-  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
-  return decoding.tensorflow_installed()
-
-
-def _import_tensorflow(verb, required):
-  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
-  if required and not decoding.tensorflow_installed():
-    raise decoding.NeedsTensorFlow(f"`mnist-derived {verb}`")
-  process.import_tensorflow_quietly()

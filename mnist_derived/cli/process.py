@@ -45,6 +45,14 @@ def import_tensorflow_quietly():
       os.close(saved)
 
 
+def start_tensorflow():
+  """Imports TensorFlow where it is installed, its start-up lines held back:
+  before anything that may read a tfrecord build or train."""
+  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+  if decoding.tensorflow_installed():
+    import_tensorflow_quietly()
+
+
 def exit_status(error):
   from mnist_derived.evaluation import predictions  # pylint: disable=g-import-not-at-top
   if isinstance(error, predictions.PredictionsError):

@@ -5,6 +5,7 @@ import json
 
 from mnist_derived import files
 from mnist_derived.cli import options
+from mnist_derived.cli import process
 
 
 def add_arguments(parser, verb):
@@ -17,18 +18,22 @@ def add_arguments(parser, verb):
   options.add_split(parser)
   options.add_data_dir(parser)
   parser.add_argument("--json", help="also write the scores to this file")
-  parser.set_defaults(run=run, needs_tensorflow=False)
+  # A bad file is refused before TensorFlow is started (seconds).
+  parser.set_defaults(run=run, needs_tensorflow=False,
+                      starts_tensorflow_itself=True)
 
 
 def run(args):
   from mnist_derived.evaluation import score  # pylint: disable=g-import-not-at-top
   evaluator = score.Evaluator(args.dataset, args.split, args.data_dir)
   if args.detections:
+    process.start_tensorflow()
     scores = {**evaluator.evaluate_detections(args.detections),
               "detections_file": args.detections}
   else:
-    scores = {**evaluator.evaluate(args.predictions),
-              "predictions": args.predictions}
+    checked = evaluator.check(args.predictions)
+    process.start_tensorflow()
+    scores = {**evaluator.score(checked), "predictions": args.predictions}
   text = json.dumps(scores, indent=2, sort_keys=True)
   if args.json:
     files.write_text(args.json, text + "\n")

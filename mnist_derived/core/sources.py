@@ -7,6 +7,8 @@ source's canonical mirror, checked against the builder folder's
 """
 
 import dataclasses
+import socket
+import urllib.parse
 
 from absl import logging
 from etils import epath
@@ -142,9 +144,32 @@ def local_files(manual_dir, source_name, required=True):
       f" train-images.idx3-ubyte) in {' and '.join(map(str, folders))}")
 
 
+OFFLINE_ADVICE = (
+    "To build offline, put the four files in a folder (directly, or in its"
+    " {name}/ subfolder) and pass it: `--manual_dir <folder>` to the"
+    " commands; from Python, download_and_prepare(download_config="
+    "tfds.download.DownloadConfig(manual_dir=<folder>)), or tfds.load(...,"
+    " download_and_prepare_kwargs={{'download_config':"
+    " tfds.download.DownloadConfig(manual_dir=<folder>)}}).")
+
+
+def check_reachable(source):
+  """Raises DownloadFailedError at once where the mirror's host does not
+  resolve (offline): TFDS would retry for minutes before failing."""
+  host = urllib.parse.urlsplit(source.url).hostname
+  try:
+    socket.getaddrinfo(host, None)
+  except (socket.gaierror, UnicodeError) as e:
+    raise DownloadFailedError(
+        f"{source.name}: cannot download from {source.url}: the host {host}"
+        f" does not resolve ({e.strerror or e}); nothing was built. "
+        + OFFLINE_ADVICE.format(name=source.name)) from None
+
+
 def download(dl_manager, source_name):
   """{canonical name: path} of a source's four files fetched by TFDS."""
   source = SOURCES[source_name]
+  check_reachable(source)
   logging.info("Downloading %s from %s", source.name, source.url)
   try:
     return dl_manager.download({name: source.url + name for name in ALL_FILES})
@@ -162,8 +187,7 @@ def download(dl_manager, source_name):
     raise DownloadFailedError(
         f"{source.name}: the download from {source.url} failed"
         f" ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})."
-        f" To build offline, put the four files in <folder>/{source.name}/"
-        f" and pass --manual_dir <folder>."
+        " " + OFFLINE_ADVICE.format(name=source.name)
     ) from e
 
 

@@ -153,6 +153,17 @@ class Evaluator:
     Raises PredictionsError naming `path` when the predictions are not a
     complete, valid set for this split.
     """
+    return self.score(self.check(predictions, path))
+
+  def score(self, checked):
+    """The scores of predictions `check` returned."""
+    scores = self.scoring.score(checked, self.truth, self.builder.info)
+    return {"dataset": builds.key(self.builder),
+            "split": self.split, "examples": self.num_examples, **scores}
+
+  def check(self, predictions, path="<predictions>"):
+    """The predictions checked and sorted by index, read without the truth
+    (nor TensorFlow): a bad file is refused before anything else is read."""
     if not isinstance(predictions, dict):
       path = str(predictions)
       predictions = preds_lib.load_npz(predictions)
@@ -166,13 +177,8 @@ class Evaluator:
             path, f"'{name}' has {predictions[name].shape[:1] or 'no'} rows,"
             f" 'index' has {self.num_examples}")
     ordered = {name: predictions[name][order] for name in self.scoring.arrays}
-    # Every check passes before the truth is read (and TensorFlow imported).
-    checked = self.scoring.check(path, ordered, self.num_examples,
-                                 self.builder.info)
-    scores = self.scoring.score(checked, self.truth, self.builder.info)
-    return {"dataset": builds.key(self.builder),
-            "split": self.split, "examples": self.num_examples, **scores}
-
+    return self.scoring.check(path, ordered, self.num_examples,
+                              self.builder.info)
 
   def evaluate_detections(self, path):
     """Scores a COCO results file of a mosaic dataset: AP, AP50, AP75 per
