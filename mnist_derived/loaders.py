@@ -153,6 +153,14 @@ def _decoded_folder(built, split, cache_dir):
   return pathlib.Path(cache_dir) / builds.key(built).replace("/", "_") / split
 
 
+def _decoded_bytes(specs, num_examples):
+  """The size of a split's fixed-shape features decoded (ragged ones are a
+  few rows per example: a tenth more covers them)."""
+  fixed = sum(dtype.itemsize * int(np.prod(shape)) for path, (dtype, shape)
+              in specs.items() if path not in _ragged(specs))
+  return int(1.1 * fixed * num_examples)
+
+
 def _is_current(folder, stamp):
   try:
     return (folder / _STAMP).read_text() == stamp
@@ -165,6 +173,11 @@ def _decode_to_folder(built, split, specs, folder, stamp):
   never sees a half-written copy, and of two processes decoding at once the
   first to finish wins."""
   folder.parent.mkdir(parents=True, exist_ok=True)
+  # Mapped files fill as they are written: on a full disk that is a SIGBUS,
+  # not an OSError, so the room is checked first.
+  needed = _decoded_bytes(specs, built.info.splits[split].num_examples)
+  if shutil.disk_usage(folder.parent).free < needed:
+    raise OSError(errno.ENOSPC, "not enough free space", str(folder.parent))
   partial = pathlib.Path(tempfile.mkdtemp(prefix=f".{split}.", dir=folder.parent))
   try:
     _decode_split(built, split, specs, partial)
@@ -237,11 +250,6 @@ class DecodedSplit:
     if self.columns is None:
       built = builds.built_builder(self.dataset, self._where[0])
       self.columns = decoded_columns(built, self.split, self._where[1])
-
-  @property
-  def ragged_features(self):
-    """Paths of the features whose length varies per example ('/objects/...')."""
-    return sorted(self.columns.offsets)
 
   def __len__(self):
     return self.num_examples

@@ -162,12 +162,6 @@ def test_grain_single_examples(array_record_dir, dummy_data_dir):
   assert sorted(seen) == sorted(want)
 
 
-def _decoded_files(source):
-  return {path: np.load(_folder(source) / loaders._file_name(path),
-                        mmap_mode="r").filename
-          for path in source.columns.arrays}
-
-
 def _folder(source):
   return pathlib.Path(next(iter(source.columns.arrays.values())).filename
                       ).parent
@@ -318,3 +312,26 @@ def test_a_pytorch_model_trains_and_is_scored(task, array_record_dir,
     assert scores["center_error_mean"] == pytest.approx(np.mean(
         np.linalg.norm(preds["circle"][:, :2] - centers, axis=1)))
   assert scores["examples"] == len(want)
+
+
+def test_a_full_disk_decodes_into_memory(array_record_dir, tmp_path):
+  folder = tmp_path / "small"
+  folder.mkdir()
+  mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                          str(folder)], capture_output=True, check=False)
+  if mount.returncode != 0:
+    pytest.skip("no tmpfs can be mounted here")
+  try:
+    shutil.copytree(array_record_dir / "mnist_fg", folder / "mnist_fg",
+                    ignore=shutil.ignore_patterns("decoded", "*train*"))
+    left = shutil.disk_usage(folder).free - 8192  # less than the split needs
+    (folder / "filler").write_bytes(b"\0" * left)
+    source = loaders.DecodedSplit("mnist_fg/mnist", "test", folder)
+    assert not any(isinstance(a, np.memmap)
+                   for a in source.columns.arrays.values())
+    writable = loaders.DecodedSplit("mnist_fg/mnist", "test", array_record_dir)
+    np.testing.assert_array_equal(source.batch([1, 2])["image"],
+                                  writable.batch([1, 2])["image"])
+    assert not (folder / "mnist_fg/mnist/1.0.0/decoded/test").exists()
+  finally:
+    subprocess.run(["umount", "--lazy", str(folder)], check=True)
