@@ -34,6 +34,19 @@ import json
 import subprocess
 import sys
 
+# One pass that also reads every example's objects: a list of dicts where
+# they vary in number, stacked arrays for a grid.
+_READ_OBJECTS = """
+def one_pass():
+  count = 0
+  for b in batches:
+    objects = b["objects"]
+    boxes = ([o["bbox"] for o in objects] if isinstance(
+        objects, loaders.ExampleRows) else objects["bbox"])
+    count += len(boxes)
+  return count
+"""
+
 READERS = {
     "tf.data": """
 import tensorflow as tf, tensorflow_datasets as tfds, mnist_derived
@@ -60,27 +73,11 @@ def one_pass():
     "torch, objects read": """
 from mnist_derived import loaders
 batches = loaders.torch_loader(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
-def one_pass():
-  count = 0
-  for b in batches:
-    objects = b["objects"]
-    boxes = ([o["bbox"] for o in objects] if isinstance(
-        objects, loaders.ExampleRows) else objects["bbox"])
-    count += len(boxes)
-  return count
-""",
+""" + _READ_OBJECTS,
     "grain, objects read": """
 from mnist_derived import loaders
-ds = loaders.grain_dataset(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
-def one_pass():
-  count = 0
-  for b in ds:
-    objects = b["objects"]
-    boxes = ([o["bbox"] for o in objects] if isinstance(
-        objects, loaders.ExampleRows) else objects["bbox"])
-    count += len(boxes)
-  return count
-""",
+batches = loaders.grain_dataset(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
+""" + _READ_OBJECTS,
     "in memory": """
 import numpy as np
 from mnist_derived import loaders

@@ -229,12 +229,19 @@ def read_only_data(array_record_dir, tmp_path):
 
 def test_a_read_only_build_is_decoded_into_memory(read_only_data,
                                                   array_record_dir):
-  source = loaders.DecodedSplit("mnist_fg/mnist", "test", read_only_data)
+  _assert_decoded_into_memory(read_only_data, array_record_dir)
+
+
+def _assert_decoded_into_memory(data_dir, writable_dir):
+  """The fg test split of data_dir is held in memory, not mapped, and has
+  the values of the same build decoded where it can be written."""
+  source = loaders.DecodedSplit("mnist_fg/mnist", "test", data_dir)
   assert not any(isinstance(a, np.memmap)
                  for a in source.columns.arrays.values())
-  writable = loaders.DecodedSplit("mnist_fg/mnist", "test", array_record_dir)
-  np.testing.assert_array_equal(source.batch([0, 5])["mask"],
-                                writable.batch([0, 5])["mask"])
+  writable = loaders.DecodedSplit("mnist_fg/mnist", "test", writable_dir)
+  for key in ("image", "mask", "index"):
+    np.testing.assert_array_equal(source.batch([0, 5])[key],
+                                  writable.batch([0, 5])[key])
 
 
 def test_workers_get_paths_not_copies(array_record_dir):
@@ -326,12 +333,7 @@ def test_a_full_disk_decodes_into_memory(array_record_dir, tmp_path):
                     ignore=shutil.ignore_patterns("decoded", "*train*"))
     left = shutil.disk_usage(folder).free - 8192  # less than the split needs
     (folder / "filler").write_bytes(b"\0" * left)
-    source = loaders.DecodedSplit("mnist_fg/mnist", "test", folder)
-    assert not any(isinstance(a, np.memmap)
-                   for a in source.columns.arrays.values())
-    writable = loaders.DecodedSplit("mnist_fg/mnist", "test", array_record_dir)
-    np.testing.assert_array_equal(source.batch([1, 2])["image"],
-                                  writable.batch([1, 2])["image"])
+    _assert_decoded_into_memory(folder, array_record_dir)
     assert not (folder / "mnist_fg/mnist/1.0.0/decoded/test").exists()
   finally:
     subprocess.run(["umount", "--lazy", str(folder)], check=True)
