@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -65,7 +66,16 @@ def test_build_without_tensorflow_writes_array_record_with_tfds_values(
     built_without_tf, dummy_data_dir):
   data, out = built_without_tf
   lines = out.strip().splitlines()
-  assert len(lines) == 2 and "(array_record), built in" in lines[0]
+  assert len(lines) == 2
+  assert lines[0].startswith("mnist_fg/mnist/1.0.0 built in ")
+  assert " (array_record) in " in lines[0]
+  # Each split's examples, as many as the build holds, and its time.
+  import tests.builder_testing  # noqa: F401  pylint: disable=g-import-not-at-top
+  for line, name in zip(lines, ("mnist_fg/mnist", DUMMY_SCATTER)):
+    built = tfds.builder(name, data_dir=data)
+    for split, info in built.info.splits.items():
+      assert re.search(f"{split} {info.num_examples} examples in [0-9.]+ s",
+                       line), line
   import tests.builder_testing  # noqa: F401  pylint: disable=g-import-not-at-top
   for name in ("mnist_fg/mnist", DUMMY_SCATTER):
     built = tfds.builder(name, data_dir=data)
@@ -78,7 +88,9 @@ def test_build_without_tensorflow_writes_array_record_with_tfds_values(
 def test_a_second_build_reports_what_is_there(built_without_tf):
   data, _ = built_without_tf
   proc = _run(WITHOUT_TF, "build", "mnist_fg/mnist", "--data_dir", data)
-  assert "(array_record), already built:" in proc.stdout
+  assert proc.stdout.startswith("mnist_fg/mnist/1.0.0 already built"
+                                " (array_record) in ")
+  assert " examples in " not in proc.stdout
 
 
 def test_verify_without_tensorflow(built_without_tf, dummy_data_dir):
@@ -180,7 +192,7 @@ def test_the_command_with_tensorflow_builds_what_tfds_build_builds(
     tmp_path, dummy_data_dir):
   proc = _run([MNIST_DERIVED], "build", "mnist_circles/mnist", "--manual_dir",
               DUMMY_DATA, "--data_dir", tmp_path)
-  assert "(tfrecord), built in" in proc.stdout
+  assert " (tfrecord) in " in proc.stdout
   assert proc.stderr == ""  # no TensorFlow start-up lines, no progress bars
   assert fingerprint.dataset_fingerprints("mnist_circles/mnist", tmp_path) == \
       fingerprint.dataset_fingerprints("mnist_circles/mnist", dummy_data_dir)

@@ -7,6 +7,7 @@ import time
 
 from mnist_derived import builds
 from mnist_derived.cli import options
+from mnist_derived.core import generation
 
 
 def add_arguments(parser, verb):
@@ -36,17 +37,22 @@ def run(args):
     start = time.perf_counter()
     # TFDS prints "Downloading and preparing dataset Unknown size ..." even
     # from a local folder: the summary below says what was done.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), \
+        generation.split_times() as times:
       built, now = builds.build(dataset, args.data_dir, args.manual_dir,
                                 args.file_format, beam)
-    print(summary(built, now, time.perf_counter() - start))
+    print(summary(built, now, time.perf_counter() - start, times))
   return 0
 
 
-def summary(built, built_now, seconds):
-  """One line: what was built (or found), its splits and where it is."""
-  splits = ", ".join(f"{name} {split.num_examples}"
-                     for name, split in built.info.splits.items())
+def summary(built, built_now, seconds, split_times):
+  """One line: what was built (or found), where, and each split's examples
+  (and time, where it was measured)."""
+  splits = []
+  for name, split in built.info.splits.items():
+    timing = split_times.get(name) if built_now else None
+    took = f" in {timing[1]:.1f} s" if timing else ""
+    splits.append(f"{name} {split.num_examples} examples{took}")
   done = f"built in {seconds:.1f} s" if built_now else "already built"
-  return (f"{builds.key(built)}: {splits} examples"
-          f" ({built.info.file_format.value}), {done}: {built.data_dir}")
+  return (f"{builds.key(built)} {done} ({built.info.file_format.value}) in"
+          f" {built.data_dir}: {', '.join(splits)}")

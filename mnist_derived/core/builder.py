@@ -137,8 +137,8 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   def _generate_examples(self, split, images, labels, bounds):
     make_chunk = functools.partial(self.examples_of_chunk, self.builder_config,
                                    split, images, labels)
-    return generation.local_examples(make_chunk, bounds,
-                                     getattr(self, "_workers", None))
+    return generation.timed(split, generation.local_examples(
+        make_chunk, bounds, getattr(self, "_workers", None)))
 
 
 def check_images(images_path, labels_path, num_classes):

@@ -22,9 +22,11 @@ dataset.
 
 import concurrent.futures
 import contextlib
+import contextvars
 import functools
 import os
 import sys
+import time
 
 from mnist_derived.core import idx
 from mnist_derived.core import processes
@@ -106,6 +108,38 @@ def process_chunks(bounds):
   start, stop = bounds[0][0], bounds[-1][1]
   head = min(start + PROCESS_CHUNK // 4, stop)
   return [(start, head)] + chunk_bounds(stop - head, PROCESS_CHUNK, head)
+
+
+# {split: (examples, seconds)} of the splits generated in this context,
+# where a caller asked for them (`split_times`); None otherwise.
+_SPLIT_TIMES = contextvars.ContextVar("split_times", default=None)
+
+
+@contextlib.contextmanager
+def split_times():
+  """Yields a dict that fills with {split: (examples, seconds)} as each split
+  of a local build is generated, encoded and written (TFDS's shuffling and
+  finalising after the last example not included)."""
+  times = {}
+  token = _SPLIT_TIMES.set(times)
+  try:
+    yield times
+  finally:
+    _SPLIT_TIMES.reset(token)
+
+
+def timed(split, items):
+  """items, noting in `split_times` how many there were and how long the
+  consumer took from the first request to the last."""
+  times = _SPLIT_TIMES.get()
+  if times is None:
+    yield from items
+    return
+  start, count = time.perf_counter(), 0
+  for item in items:
+    count += 1
+    yield item
+  times[split] = (count, time.perf_counter() - start)
 
 
 def local_examples(make_chunk, bounds, pool):
