@@ -16,6 +16,7 @@ from skimage.filters import threshold_otsu
 import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders)
+from mnist_derived import builds
 from mnist_derived import fingerprint
 from tests.export_checks import assert_same_example
 from tests.export_checks import records_as_rows
