@@ -3,6 +3,7 @@
 import contextlib
 import difflib
 import pathlib
+import re
 
 from mnist_derived.core import errors
 
@@ -38,17 +39,21 @@ def closest_names(name):
   ours = [n for n in tfds.list_builders(with_community_datasets=False)
           if n.startswith("mnist_")]
   found = difflib.get_close_matches(dataset, ours, n=3)
-  return [f"{n}/{config}" if config else n for n in found]
+  if not config:
+    return found
+  return [f"{n}/{config}" for n in found
+          if config in tfds.builder_cls(n).builder_configs]
 
 
 def unknown_name_error(name, error):
   """An InputError for a name TFDS does not know, with the closest real ones."""
   close = closest_names(name)
-  hint = f"; did you mean {' or '.join(close)}?" if close else ""
+  hint = f"did you mean {' or '.join(close)}? " if close else ""
   first = str(error).strip().splitlines()[0]
-  if " has no config " in first:  # TFDS wraps it in its own sentence
-    first = first[first.index(": ") + 2:]
-  return errors.InputError(f"{name}: {first}{hint}")
+  # TFDS wraps the builder's own words in a sentence of its arguments.
+  first = re.sub(r'^Failed to construct dataset "[^"]*", builder_kwargs'
+                 r' "\{.*\}": ', "", first)
+  return errors.InputError(f"{name}: {hint}{first}")
 
 
 def builder(name, data_dir=None, **kwargs):

@@ -89,7 +89,7 @@ def test_a_results_file_that_cannot_be_written_is_refused_before_training(
               blocker / "fg.json", "--data_dir", dummy_data_dir)
   assert proc.returncode == 1
   [line] = proc.stderr.strip().splitlines()
-  assert line.startswith(f"error: {blocker}: cannot be made")
+  assert line == f"error: {blocker}: is a file, not a folder"
   assert not (tmp_path / "run").exists()
 
 

@@ -123,6 +123,8 @@ def check_output_file(path):
   path = pathlib.Path(path)
   if path.is_dir():
     raise errors.InputFileError(path, "is a folder; name a .json file")
+  if path.parent.exists() and not path.parent.is_dir():
+    raise errors.InputFileError(path.parent, "is a file, not a folder")
   try:
     path.parent.mkdir(parents=True, exist_ok=True)
   except OSError as e:

@@ -48,6 +48,8 @@ def main(argv=None):
   args = parser().parse_args(sys.argv[1:] if argv is None else argv)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")  # pictures go to files; no window is opened
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  tfds.disable_progress_bar()  # the verbs say what was done, in a line
   with process.one_line_errors():
     from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
     if args.needs_tensorflow and not decoding.tensorflow_installed():

@@ -30,9 +30,7 @@ def add_arguments(parser, verb):
 
 
 def run(args):
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   beam = builds.beam_options(args.beam_pipeline_options)
-  tfds.disable_progress_bar()
   for dataset in args.datasets:
     start = time.perf_counter()
     # TFDS prints "Downloading and preparing dataset Unknown size ..." even
