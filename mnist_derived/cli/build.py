@@ -7,6 +7,7 @@ import time
 
 from mnist_derived import builds
 from mnist_derived.cli import options
+from mnist_derived.cli import process
 from mnist_derived.core import generation
 
 
@@ -26,11 +27,15 @@ def add_arguments(parser, verb):
                       dest="beam_pipeline_options",
                       help="build on Apache Beam, e.g."
                       " runner=DirectRunner,direct_num_workers=2")
-  parser.set_defaults(run=run, needs_tensorflow=False)
+  parser.set_defaults(run=run, needs_tensorflow=False,
+                      starts_tensorflow_itself=True)
 
 
 def run(args):
   beam = builds.beam_options(args.beam_pipeline_options)
+  for dataset in args.datasets:  # a misspelt name: one line, at once
+    builds.builder(dataset, args.data_dir)
+  process.start_tensorflow()
   for dataset in args.datasets:
     start = time.perf_counter()
     # TFDS prints "Downloading and preparing dataset Unknown size ..." even
