@@ -2,16 +2,14 @@
 
 import csv
 
-import matplotlib
+import matplotlib.patches
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")  # files only; no display on training machines
-import matplotlib.patches  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from mnist_derived import show  # noqa: E402
-from mnist_derived.evaluation import metrics  # noqa: E402
+from mnist_derived import files
+from mnist_derived import show
+from mnist_derived.evaluation import metrics
 
 
 def learning_curves(log_csv, path, title=""):
@@ -21,7 +19,7 @@ def learning_curves(log_csv, path, title=""):
   if not rows:
     return
   fig = curves_figure(rows, title)
-  fig.savefig(path, dpi=80)
+  files.save_figure(fig, path, dpi=80)
   plt.close(fig)
 
 
@@ -90,7 +88,7 @@ def prediction_grid(task_name, model, batch, path, info):
                if task_name == "fg" else
                "truth: green solid, prediction: red dashed", fontsize=8)
   fig.tight_layout()
-  fig.savefig(path, dpi=80)
+  files.save_figure(fig, path, dpi=80)
   plt.close(fig)
 
 
@@ -116,5 +114,5 @@ def _mosaic_grid(images, true, pred, path, class_names):
       axes[row][i].axis("off")
   fig.tight_layout(rect=(0, 0.1, 1, 1))
   show.class_legend(fig, class_names, colours)
-  fig.savefig(path, dpi=80)
+  files.save_figure(fig, path, dpi=80)
   plt.close(fig)
