@@ -6,6 +6,7 @@ import pathlib
 import re
 
 from mnist_derived.core import errors
+from mnist_derived.core import storage
 
 BUILD_HINT = ("mnist-derived build {dataset} --data_dir {data_dir}"
               " --manual_dir <your MNIST folder>")
@@ -125,11 +126,13 @@ def beam_options(text):
 
 
 def build(dataset, data_dir=None, manual_dir=None, file_format=None,
-          beam=None):
+          beam=None, on_wait=None):
   """Builds a dataset as `tfds build` would, unless it is built already.
 
   Returns (builder, built_now). file_format: default `default_file_format()`;
-  beam: PipelineOptions to build on Apache Beam.
+  beam: PipelineOptions to build on Apache Beam. While another process
+  builds it in the same data dir, waits for that build (calling
+  on_wait(lock file) first) and returns what it built.
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   file_format = file_format or default_file_format()
@@ -142,7 +145,14 @@ def build(dataset, data_dir=None, manual_dir=None, file_format=None,
   with tfds_errors_only():
     if found.is_prepared():
       return found, False
-  config = tfds.download.DownloadConfig(manual_dir=manual_dir,
-                                        beam_options=beam)
-  found.download_and_prepare(download_config=config)
+  storage.check_writable(data_root(found), "--data_dir")
+  with storage.one_writer(found.data_path, on_wait):
+    # Made again: the build waited for may have finished meanwhile.
+    found = builder(dataset, data_dir, file_format=file_format)
+    with tfds_errors_only():
+      if found.is_prepared():
+        return found, False
+    config = tfds.download.DownloadConfig(manual_dir=manual_dir,
+                                          beam_options=beam)
+    found.download_and_prepare(download_config=config)
   return found, True

@@ -6,6 +6,9 @@ TensorFlow. Both give the values `tfds.load` gives, in stored order.
 """
 
 import importlib.util
+import os
+import re
+import sys
 
 import numpy as np
 
@@ -22,6 +25,11 @@ class NeedsTensorFlow(errors.InputError):
   def __init__(self, what, instead=""):
     super().__init__(f"{what} needs TensorFlow, which is not installed:"
                      f" {TENSORFLOW_INSTALL}{instead}")
+
+
+class DamagedRecord(errors.InputError):
+  """A record file of a build cannot be read back: its bytes have changed
+  since it was written (a bad disk, a partial copy, an edit)."""
 
 
 def tensorflow_installed():
@@ -99,13 +107,131 @@ def stored_examples(builder, split, keys=None, decode_images=True):
 
   keys: the top-level features to decode (default all); decode_images=False
   leaves image features as their stored PNG bytes (what an exporter copies).
-  Reads chunk by chunk: memory does not grow with the split.
+  Reads chunk by chunk: memory does not grow with the split. A record that
+  cannot be read is a DamagedRecord naming its file.
   """
   decoders = _decoders(builder, keys, decode_images)
   if is_array_record(builder):
-    yield from _data_source_examples(builder, split, decoders)
+    examples = _data_source_examples(builder, split, decoders)
   else:
-    yield from _tf_data_examples(builder, split, decoders, keys)
+    examples = _tf_data_examples(builder, split, decoders, keys)
+  while True:
+    try:
+      example = next(examples)
+    except StopIteration:
+      return
+    except _read_errors():
+      damage = first_damage(builder, split)
+      if damage is None:  # not the records: a bug, with its traceback
+        raise
+      raise damage from None
+    yield example
+
+
+def _read_errors():
+  """What the readers raise for bytes that fail their checksums: riegeli's
+  RuntimeError (array_record), TensorFlow's DataLossError (tfrecord)."""
+  tensorflow = sys.modules.get("tensorflow")
+  if tensorflow is None:
+    return (RuntimeError,)
+  return (RuntimeError, tensorflow.errors.DataLossError)
+
+
+def split_files(builder, split):
+  """[(path, examples)] of a built split's record files, in shard order."""
+  info = builder.info.splits[split]
+  return list(zip(info.filepaths, info.shard_lengths))
+
+
+def damaged_records(builder, split):
+  """[(path, record, problem)]: the first record of each of a split's files
+  that fails its checksum (record None where the file cannot be opened)."""
+  if is_array_record(builder):
+    return _damaged_array_records(builder, split)
+  return [(path, *bad) for path, length in split_files(builder, split)
+          for bad in [_first_bad_tfrecord(path, length)] if bad]
+
+
+def first_damage(builder, split):
+  """A DamagedRecord of the first damaged record of a split, or None."""
+  found = damaged_records(builder, split)
+  if not found:
+    return None
+  path, record, problem = found[0]
+  return DamagedRecord(damage_message(builder, path, record, problem))
+
+
+def damage_line(path, record, problem):
+  where = f"record {record}" if record is not None else "the file"
+  return f"{path}: {where} cannot be read ({problem})"
+
+
+def damage_message(builder, path, record, problem):
+  name = f"{builder.name}/{builder.builder_config.name}"
+  return (f"{damage_line(path, record, problem)}; the build is damaged:"
+          f" `mnist-derived verify {name}` checks all of it; delete"
+          f" {os.fspath(builder.data_dir)} and build it again")
+
+
+def _first_line(error):
+  """An error's first line, without the op names TensorFlow wraps it in."""
+  line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+  line = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", line)
+  return re.sub(r"\s*\[Op:[^\]]*\].*$", "", line)
+
+
+def _first_bad_tfrecord(path, length):
+  """(record, problem) of the first record of a tfrecord file that TF's
+  reader refuses (a checksum, a truncation, a missing tail), or None."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  count = 0
+  try:
+    for _ in tf.data.TFRecordDataset(os.fspath(path)):
+      count += 1
+  except (tf.errors.DataLossError, tf.errors.NotFoundError) as e:
+    return count, _first_line(e.message)
+  if count != length:
+    return count, f"it holds {count} records, its dataset_info.json {length}"
+  return None
+
+
+def _damaged_array_records(builder, split):
+  try:
+    source = builder.as_data_source(split=split, decoders=_skip_images(builder))
+  except _read_errors() as e:
+    return [(path, None, _first_line(e)) for path, _ in split_files(builder,
+                                                                     split)]
+  found, start = [], 0
+  for path, length in split_files(builder, split):
+    bad = _first_unreadable(source, start, start + length)
+    if bad is not None:
+      found.append((path, bad[0] - start, bad[1]))
+    start += length
+  return found
+
+
+def _first_unreadable(source, start, stop):
+  """(index, problem) of the first index in [start, stop) a data source
+  cannot read, or None: by chunks, then one by one in a failing chunk."""
+  for begin in range(start, stop, _CHUNK):
+    end = min(begin + _CHUNK, stop)
+    try:
+      read_records(source, range(begin, end))
+      continue
+    except _read_errors():
+      pass
+    for index in range(begin, end):
+      try:
+        source[index]
+      except _read_errors() as e:
+        return index, _first_line(e)
+  return None
+
+
+def _skip_images(builder):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  return {key: tfds.decode.SkipDecoding()
+          for key in image_keys(builder.info.features)} or None
 
 
 def _data_source_examples(builder, split, decoders):

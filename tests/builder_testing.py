@@ -33,6 +33,17 @@ class TinyMosaic(MnistMosaic):
   ]
 
 
+class SlowMosaic(MnistMosaic):
+  """mnist_mosaic's 2x2 with enough mosaics that a build takes seconds: for
+  the faults a running build meets (signals, a second build, a disk that
+  fills)."""
+
+  name = "mnist_mosaic_slow"
+  BUILDER_CONFIGS = [
+      dataclasses.replace(MnistMosaic.builder_configs["2x2"], num_train=16000,
+                          num_validation=6, num_test=2000)]
+
+
 _BUILD = """
 import sys
 import apache_beam as beam

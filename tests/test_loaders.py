@@ -13,6 +13,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from mnist_derived import loaders
+from tests import mounts
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_DATA
 from tests.conftest import DUMMY_SCATTER
@@ -204,27 +205,12 @@ def test_a_tfrecord_build_is_decoded_too(dummy_data_dir, array_record_dir):
 
 @pytest.fixture
 def read_only_data(array_record_dir, tmp_path):
-  """A copy of the mnist_fg build that cannot be written: a read-only bind
-  mount (root writes through permission bits), else permission bits."""
-  data, mounted = tmp_path / "data", tmp_path / "ro"
+  """A copy of the mnist_fg build that cannot be written."""
+  data = tmp_path / "data"
   shutil.copytree(array_record_dir / "mnist_fg", data / "mnist_fg",
                   ignore=shutil.ignore_patterns("decoded"))
-  mounted.mkdir()
-  mount = subprocess.run(f"mount --bind {data} {mounted} && mount -o"
-                         f" remount,bind,ro {mounted}", shell=True,
-                         capture_output=True, check=False)
-  if mount.returncode != 0:
-    subprocess.run(["umount", str(mounted)], capture_output=True, check=False)
-    for path in [data, *data.rglob("*")]:
-      path.chmod(0o555 if path.is_dir() else 0o444)
-    mounted = data
-  if os.access(mounted, os.W_OK):
-    pytest.skip("no read-only folder can be made here")
-  yield mounted
-  if mount.returncode == 0:
-    subprocess.run(["umount", "--lazy", str(mounted)], check=True)
-  for path in [data, *data.rglob("*")]:
-    path.chmod(0o755)
+  with mounts.read_only(data, tmp_path / "ro") as folder:
+    yield folder
 
 
 def test_a_read_only_build_is_decoded_into_memory(read_only_data,
@@ -322,18 +308,9 @@ def test_a_pytorch_model_trains_and_is_scored(task, array_record_dir,
 
 
 def test_a_full_disk_decodes_into_memory(array_record_dir, tmp_path):
-  folder = tmp_path / "small"
-  folder.mkdir()
-  mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                          str(folder)], capture_output=True, check=False)
-  if mount.returncode != 0:
-    pytest.skip("no tmpfs can be mounted here")
-  try:
+  with mounts.tmpfs(tmp_path / "small", "1m") as folder:
     shutil.copytree(array_record_dir / "mnist_fg", folder / "mnist_fg",
                     ignore=shutil.ignore_patterns("decoded", "*train*"))
-    left = shutil.disk_usage(folder).free - 8192  # less than the split needs
-    (folder / "filler").write_bytes(b"\0" * left)
+    mounts.fill(folder, leave=8192)  # less than the split needs
     _assert_decoded_into_memory(folder, array_record_dir)
     assert not (folder / "mnist_fg/mnist/1.0.0/decoded/test").exists()
-  finally:
-    subprocess.run(["umount", "--lazy", str(folder)], check=True)

@@ -16,6 +16,7 @@ import mnist_derived
 from mnist_derived import builds
 from mnist_derived import files
 from mnist_derived.core import errors
+from mnist_derived.core import storage
 from mnist_derived.evaluation import score as score_lib
 from training import data
 from training import figures
@@ -33,6 +34,17 @@ RUN_OUTPUTS = (MODEL_FILE, BEST_FILE, LOG_FILE, METRICS_FILE, RUN_FILE,
                BACKUP_DIR, CURVES_FILE)
 PREDICTION_FIGURE_EXAMPLES = 8
 EVAL_BATCH = 256
+
+
+# What a run folder holds beside its models: predictions, figures, logs.
+_RUN_EXTRAS_BYTES = 16_000_000
+
+
+def run_bytes(model):
+  """About what a run writes: float32 weights in the final and best models
+  and in two backups of weights and Adam's two moments (8 copies), plus
+  predictions and figures."""
+  return 8 * 4 * model.count_params() + _RUN_EXTRAS_BYTES
 
 
 def save_model_atomically(model, path):
@@ -218,6 +230,8 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
                                      limit)
   steps = -(-train_examples // batch_size)
   model = task.get_model(builder.info.features)
+  storage.check_free_space(out, run_bytes(model), f"training {task_name}",
+                           "--out")
   compile_model(task, model, steps, settings["epochs"],
                 settings["learning_rate"])
   callbacks = [

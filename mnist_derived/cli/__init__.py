@@ -45,6 +45,7 @@ def parser():
 
 
 def main(argv=None):
+  process.terminate_cleanly()
   args = parser().parse_args(sys.argv[1:] if argv is None else argv)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")  # pictures go to files; no window is opened
@@ -54,6 +55,21 @@ def main(argv=None):
     from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
     if args.needs_tensorflow and not decoding.tensorflow_installed():
       raise decoding.NeedsTensorFlow(f"`mnist-derived {args.verb}`")
-    if not getattr(args, "starts_tensorflow_itself", False):
-      process.start_tensorflow()
-    return args.run(args) or 0
+    with _outputs_checked(args):
+      if not getattr(args, "starts_tensorflow_itself", False):
+        process.start_tensorflow()
+      return args.run(args) or 0
+
+
+def _outputs_checked(args):
+  """Checks, before any work, that every output the verb declares (`outputs`:
+  {dest: "file" or "folder"}) can be written; the block then reports a full
+  disk as one line naming the first of them."""
+  from mnist_derived.core import storage  # pylint: disable=g-import-not-at-top
+  given = {dest: getattr(args, dest) for dest in getattr(args, "outputs", {})
+           if getattr(args, dest, None)}
+  for dest, path in given.items():
+    storage.check_writable(path, f"--{dest}", args.outputs[dest] == "file")
+  dest, path = next(iter(given.items()), ("data_dir", "."))
+  return storage.disk_full_reported(path, f"running `mnist-derived"
+                                    f" {args.verb}`", f"--{dest}")

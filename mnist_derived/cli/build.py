@@ -2,7 +2,9 @@
 TensorFlow (without it, as array_record)."""
 
 import contextlib
+import functools
 import io
+import sys
 import time
 
 from mnist_derived import builds
@@ -43,9 +45,15 @@ def run(args):
     with contextlib.redirect_stdout(io.StringIO()), \
         generation.split_times() as times:
       built, now = builds.build(dataset, args.data_dir, args.manual_dir,
-                                args.file_format, beam)
+                                args.file_format, beam,
+                                on_wait=functools.partial(_waiting, dataset))
     print(summary(built, now, time.perf_counter() - start, times))
   return 0
+
+
+def _waiting(dataset, lock):
+  print(f"{dataset}: another process is building it in this data dir"
+        f" (holding {lock}); waiting for it", file=sys.stderr, flush=True)
 
 
 def summary(built, built_now, seconds, split_times):

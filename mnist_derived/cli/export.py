@@ -6,8 +6,12 @@ import json
 
 from mnist_derived import builds
 from mnist_derived.cli import options
+from mnist_derived.core import storage
 
 FORMATS = ("parquet", "coco", "croissant")
+# Formats that hold every image of the build (its PNGs, copied): about as
+# large as its record files. Croissant adds a small JSON file only.
+COPIES_RECORDS = ("parquet", "coco")
 
 
 def add_arguments(parser, verb):
@@ -21,14 +25,25 @@ def add_arguments(parser, verb):
   parser.add_argument("--overwrite", action="store_true",
                       help="replace an existing --out folder")
   options.add_data_dir(parser)
-  parser.set_defaults(run=run, needs_tensorflow=False)
+  parser.set_defaults(run=run, needs_tensorflow=False,
+                      outputs={"out": "folder"})
 
 
 def run(args):
   # Each format imports only its own libraries.
   module = importlib.import_module(f"mnist_derived.export.{args.format}")
   built = builds.built_builder(args.dataset, args.data_dir)
+  if args.format in COPIES_RECORDS:
+    storage.check_free_space(args.out, export_bytes(built, args.split),
+                             f"exporting {builds.key(built)}", "--out")
   summary = module.export(built, args.out, split=args.split,
                           overwrite=args.overwrite)
   print(json.dumps(summary))
   return 0
+
+
+def export_bytes(built, split=None):
+  """The record files' size of the splits an export holds."""
+  splits = [split] if split else list(built.info.splits)
+  return sum(built.info.splits[name].num_bytes for name in splits
+             if name in built.info.splits)

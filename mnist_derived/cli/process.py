@@ -3,6 +3,7 @@ one-line errors and exit statuses."""
 
 import contextlib
 import os
+import signal
 import sys
 import tempfile
 
@@ -10,8 +11,26 @@ from mnist_derived.core import errors
 
 # Set by a user who wants TensorFlow's own start-up and C++ logs.
 TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
-# Exit statuses: a bad input, a bad predictions file, Ctrl-C.
-EXIT_INPUT, EXIT_PREDICTIONS, EXIT_INTERRUPTED = 1, 2, 130
+# Exit statuses: a bad input, a bad predictions file, Ctrl-C, SIGTERM (the
+# shell's 128 + signal number).
+EXIT_INPUT, EXIT_PREDICTIONS = 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+  """SIGTERM, raised where the command is so that its cleanup runs (Python's
+  default ends the process at once, leaving partial files behind). A
+  BaseException, like KeyboardInterrupt, so no `except Exception` keeps it."""
+
+
+def _raise_terminated(signum, frame):
+  del signum, frame
+  raise Terminated()
+
+
+def terminate_cleanly():
+  """SIGTERM from now on unwinds the command like Ctrl-C does."""
+  signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def import_tensorflow_quietly():
@@ -35,7 +54,7 @@ def import_tensorflow_quietly():
     try:
       import tensorflow  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
       import tensorflow_datasets  # noqa: F401 pylint: disable=g-import-not-at-top,unused-import
-    except BaseException:
+    except Exception:  # an import that fails shows what it wrote; Ctrl-C not
       os.dup2(saved, 2)
       captured.seek(0)
       sys.stderr.write(captured.read().decode(errors="replace"))
@@ -73,7 +92,13 @@ def one_line_errors():
     print(f"error: {e}", file=sys.stderr)
     raise SystemExit(exit_status(e)) from None
   except KeyboardInterrupt:
-    if os.environ.get(errors.TRACEBACK_ENV):
-      raise
-    print("interrupted", file=sys.stderr)
-    raise SystemExit(EXIT_INTERRUPTED) from None
+    _stop("interrupted", EXIT_INTERRUPTED)
+  except Terminated:
+    _stop("terminated", EXIT_TERMINATED)
+
+
+def _stop(what, status):
+  if os.environ.get(errors.TRACEBACK_ENV):
+    raise  # pylint: disable=misplaced-bare-raise
+  print(what, file=sys.stderr)
+  raise SystemExit(status) from None

@@ -20,7 +20,7 @@ def add_arguments(parser, verb):
   parser.add_argument("--json", help="also write the scores to this file")
   # A bad file is refused before TensorFlow is started (seconds).
   parser.set_defaults(run=run, needs_tensorflow=False,
-                      starts_tensorflow_itself=True)
+                      starts_tensorflow_itself=True, outputs={"json": "file"})
 
 
 def run(args):

@@ -15,7 +15,8 @@ def add_arguments(parser, verb):
                       help="examples to draw (default 16)")
   parser.add_argument("--out", required=True, help="the picture, e.g. fig.png")
   options.add_data_dir(parser)
-  parser.set_defaults(run=run, needs_tensorflow=False)
+  parser.set_defaults(run=run, needs_tensorflow=False,
+                      outputs={"out": "file"})
 
 
 def _positive(text):

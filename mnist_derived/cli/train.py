@@ -3,6 +3,7 @@
 `python -m training train|evaluate ...` is the same command.
 """
 
+import contextlib
 import json
 import shlex
 import sys
@@ -21,7 +22,8 @@ def add_arguments(parser, verb):
   else:
     _evaluate_arguments(parser)
   parser.set_defaults(run=run_train if verb == "train" else run_evaluate,
-                      needs_tensorflow=True)
+                      needs_tensorflow=True,
+                      outputs={"out": "folder", "results": "file"})
 
 
 def _common(parser):
@@ -64,7 +66,37 @@ def _evaluate_arguments(parser):
                       " with these scores")
 
 
+@contextlib.contextmanager
+def damaged_records_named(args):
+  """TensorFlow stops a training or scoring run on a record that fails its
+  checksum with a DataLossError that names no file: this names it."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  try:
+    yield
+  except tf.errors.DataLossError:
+    from mnist_derived import builds  # pylint: disable=g-import-not-at-top
+    from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+    from training import tasks  # pylint: disable=g-import-not-at-top
+    built = builds.built_builder(args.dataset or tasks.TASKS[args.task].dataset,
+                                 args.data_dir)
+    for split in built.info.splits:
+      damage = decoding.first_damage(built, split)
+      if damage is not None:
+        raise damage from None
+    raise
+
+
 def run_train(args):
+  with damaged_records_named(args):
+    _train(args)
+
+
+def run_evaluate(args):
+  with damaged_records_named(args):
+    _evaluate(args)
+
+
+def _train(args):
   from training import runner  # pylint: disable=g-import-not-at-top
   report = runner.train(
       args.task, args.out, data_dir=args.data_dir, epochs=args.epochs,
@@ -77,7 +109,7 @@ def run_train(args):
   print(json.dumps(report, indent=2, sort_keys=True))
 
 
-def run_evaluate(args):
+def _evaluate(args):
   from training import runner  # pylint: disable=g-import-not-at-top
   scores = runner.evaluate(args.task, args.model, split=args.split,
                            data_dir=args.data_dir, limit=args.limit,

@@ -17,6 +17,13 @@ from mnist_derived.core import errors
 from mnist_derived.core import generation
 from mnist_derived.core import idx
 from mnist_derived.core import sources
+from mnist_derived.core import storage
+
+
+# A build's size is estimated from its first examples, with room to spare
+# for examples larger than those and the record files' own framing.
+_SIZE_SAMPLE = 64
+_SIZE_MARGIN = 1.2
 
 
 @dataclasses.dataclass(eq=False)
@@ -83,10 +90,23 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   # them here, the one place that depends on its signature
   # (tests/test_builder.py checks it against TFDS).
   def download_and_prepare(self, **kwargs):
+    """TFDS's, plus what a shared or full data dir needs: one build of a
+    dataset at a time (a second waits, then finds it built), stale folders
+    of killed builds removed, an unwritable or full folder one InputError."""
+    if self.data_path.exists():  # built: TFDS only reuses it
+      return super().download_and_prepare(**kwargs)
     self._request = BuildRequest.of(kwargs.get("download_config"))
+    root = self.data_dir_root
+    with errors.one_line_under_tfds_cli():
+      storage.check_writable(root, "--data_dir")
+      with storage.one_writer(self.data_path), storage.disk_full_reported(
+          root, f"building {self.info.full_name}", "--data_dir"):
+        storage.remove_stale_incomplete(self.data_path)
+        return self._prepare_with_workers(**kwargs)
+
+  def _prepare_with_workers(self, **kwargs):
     # Chunk worker processes serve every split of this build, then exit.
-    with errors.one_line_under_tfds_cli(), \
-        generation.worker_processes() as workers:
+    with generation.worker_processes() as workers:
       self._workers = workers
       try:
         return super().download_and_prepare(**kwargs)
@@ -120,6 +140,7 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     paths = sources.split_paths(request.manual_dir, dl_manager, config.source)
     source_data = {split: check_images(*paths[split], num_classes)
                    for split in paths}  # every file checked before writing
+    self._check_room(source_data)
     generators = {}
     for split, source_split in self.split_sources(config).items():
       images, labels = source_data[source_split]
@@ -133,6 +154,24 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         generators[split] = self._generate_examples(split, images, labels,
                                                     bounds)
     return generators
+
+  def _check_room(self, source_data):
+    """Refuses to start a build its disk has no room for: the size of a
+    sample of encoded examples, times the examples of every split."""
+    needed = 0
+    for split, source_split in self.split_sources(self.builder_config).items():
+      images, labels = source_data[source_split]
+      count = self.num_examples(self.builder_config, split, len(images))
+      needed += count * self._bytes_per_example(split, images, labels, count)
+    storage.check_free_space(self.data_dir_root, int(needed * _SIZE_MARGIN),
+                             f"building {self.info.full_name}", "--data_dir")
+
+  def _bytes_per_example(self, split, images, labels, count):
+    sample = self.examples_of_chunk(self.builder_config, split, images, labels,
+                                    0, min(count, _SIZE_SAMPLE))
+    sizes = [len(self.info.features.serialize_example(example))
+             for _, example in sample]
+    return sum(sizes) / len(sizes) if sizes else 0
 
   def _generate_examples(self, split, images, labels, bounds):
     make_chunk = functools.partial(self.examples_of_chunk, self.builder_config,

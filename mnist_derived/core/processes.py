@@ -20,9 +20,11 @@ import pickle
 import subprocess
 import sys
 
-# A worker ignores Ctrl-C (its parent stops it), reads its parent's sys.path,
-# then serves requests.
+# A worker ignores Ctrl-C and SIGTERM sent to its process group (its parent
+# stops it, by closing its stdin, once the parent's own cleanup has run),
+# reads its parent's sys.path, then serves requests.
 _BOOT = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN);"
+         " signal.signal(signal.SIGTERM, signal.SIG_IGN);"
          " import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer);"
          " from mnist_derived.core import processes; processes.serve()")
 
