@@ -154,6 +154,35 @@ def test_an_export_its_disk_has_no_room_for_is_refused(dummy_data_dir,
     assert sorted(p.name for p in small.iterdir()) == ["filler"]
 
 
+@pytest.mark.slow
+def test_a_disk_that_fills_during_an_export_is_one_line(tmp_path):
+  data = tmp_path / "data"
+  _run(_build(SLOW, data, "--file_format", "array_record"), check=0)
+  with mounts.tmpfs(tmp_path / "small", "64m") as small:
+    out = small / "export"
+    export = _start([*command("export", SLOW), "--format", "parquet", "--out",
+                     str(out), "--data_dir", str(data)])
+    _wait_for(lambda: (small / ".export.partial").exists(), export)
+    mounts.fill(small)
+    _, err = export.communicate(timeout=600)
+    assert export.returncode == 1, err[-3000:]
+    line = _one_error_line(subprocess.CompletedProcess([], 1, "", err))
+    assert line.startswith(f"error: {out}: the disk filled up while running"
+                           " `mnist-derived export`; nothing half-written")
+    assert sorted(p.name for p in small.iterdir()) == ["filler"]
+
+
+@pytest.mark.slow
+def test_a_training_run_its_disk_has_no_room_for_is_refused(dummy_data_dir,
+                                                            tmp_path):
+  with mounts.tmpfs(tmp_path / "small", "1m") as small:
+    proc = _run([MNIST_DERIVED, "train", "fg", "--out", str(small / "run"),
+                 "--epochs", "1", "--data_dir", str(dummy_data_dir)], check=1)
+    assert _one_error_line(proc).startswith(
+        f"error: {small / 'run'}: training fg needs about ")
+    assert not list(small.glob("run/*.keras"))
+
+
 # --- a read-only folder -----------------------------------------------------
 
 @pytest.fixture
