@@ -68,11 +68,11 @@ def _config_dir(data_dir, name=SLOW):
 
 
 def _leftovers(data_dir, name=SLOW):
-  """What a failed build left in its config folder, beside its lock file."""
+  """What a build left in its config folder and its lock files."""
   folder = _config_dir(data_dir, name)
-  if not folder.exists():
-    return []
-  return sorted(p.name for p in folder.iterdir() if p.suffix != ".lock")
+  locks = sorted(p.name for p in data_dir.glob(".*.lock"))
+  return locks + (sorted(p.name for p in folder.iterdir())
+                  if folder.exists() else [])
 
 
 def _wait_for(condition, proc, timeout=120):
@@ -252,8 +252,9 @@ def test_a_second_build_waits_for_the_first_and_reports_it(tool, tmp_path):
     assert "built in" in out1
     assert "already built" in out2
     assert err2.strip() == (f"{SLOW}: another process is building it in this"
-                            f" data dir (holding {data}/mnist_mosaic_slow/2x2/"
-                            f".{SLOW_VERSION}.lock); waiting for it")
+                            f" data dir (holding {data}/.mnist_mosaic_slow.2x2."
+                            f"{SLOW_VERSION}.lock); waiting for it")
+  assert not list(data.glob(".*.lock")), "the lock outlived the builds"
   assert _leftovers(data) == [SLOW_VERSION]
   _run([*command("verify", SLOW), "--data_dir", str(data)])
   assert tfds.builder(SLOW, data_dir=data).is_prepared()

@@ -2,8 +2,10 @@
 work: that it can be written, that it has room, and that nobody else is
 building the same dataset in it.
 
-A lock is an `flock` on a hidden file beside the dataset's version folder,
-`<data_dir>/<name>/<config>/.<version>.lock`. Local file systems honour it
+A lock is an `flock` on a hidden file in the data dir,
+`<data_dir>/.<name>.<config>.<version>.lock`, removed by its holder when the
+build ends (a waiter that then finds its file gone takes a new one), so a
+data dir holds one only while a build runs. Local file systems honour it
 between processes; on NFS, Linux turns `flock` into an NFS (POSIX) lock,
 which holds between machines where the server runs its lock manager
 (NFSv4 always does). File systems without locks (some FUSE mounts) ignore
@@ -51,9 +53,9 @@ def check_writable(path, flag, is_file=False):
   file) can be written: tried in its nearest existing folder, nothing left."""
   folder = _existing_ancestor(os.path.dirname(os.path.abspath(path))
                               if is_file else path)
+  if not folder.is_dir():
+    raise Unwritable(f"{folder}: is a file, not a folder")
   try:
-    if not folder.is_dir():
-      raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", folder)
     with tempfile.TemporaryFile(dir=folder):
       pass
   except OSError as e:
@@ -97,8 +99,31 @@ def disk_full_reported(path, what, flag):
 
 
 def lock_path(version_folder):
+  """<data_dir>/.<name>.<config>.<version>.lock of <data_dir>/name/config/version."""
   version_folder = pathlib.Path(version_folder)
-  return version_folder.parent / f".{version_folder.name}.lock"
+  root, names = version_folder.parents[2], version_folder.parts[-3:]
+  return root / f".{'.'.join(names)}.lock"
+
+
+def _locked(path, on_wait):
+  """A descriptor of `path` holding its exclusive lock; waits (on_wait(path)
+  first) while another process holds it."""
+  waited = False
+  while True:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    try:
+      fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      if on_wait is not None and not waited:
+        on_wait(path)
+      waited = True
+      fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:  # the holder we waited for removes its file: ours if still there
+      if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
+        return descriptor
+    except FileNotFoundError:
+      pass
+    os.close(descriptor)
 
 
 @contextlib.contextmanager
@@ -110,21 +135,15 @@ def one_writer(version_folder, on_wait=None):
     yield
     return
   path.parent.mkdir(parents=True, exist_ok=True)
-  descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+  descriptor = _locked(path, on_wait)
+  _HELD[path] = descriptor
   try:
-    try:
-      fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      if on_wait is not None:
-        on_wait(path)
-      fcntl.flock(descriptor, fcntl.LOCK_EX)
-    _HELD[path] = descriptor
-    try:
-      yield
-    finally:
-      del _HELD[path]
+    yield
   finally:
-    os.close(descriptor)  # and with it the lock
+    del _HELD[path]
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(path)  # before the lock goes: a waiter then retries
+    os.close(descriptor)
 
 
 def remove_stale_incomplete(version_folder):
