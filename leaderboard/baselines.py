@@ -12,7 +12,13 @@ format):
 * circles-mean.npz: the most frequent training label and the mean training
   circle for every image;
 * mosaic-all-background.npz, mosaic-scatter-all-background.npz: every
-  pixel background.
+  pixel background (and, for scatter, no object);
+* mosaic-scatter-one-object.npz: every pixel >= 128 one object of one
+  class (the most frequent training digit);
+* mosaic-scatter-threshold-components.npz: each 8-connected region of
+  pixels >= 128 one object (class-agnostic: no `mask`);
+* multimnist-most-frequent.npz: the two most frequent training labels of
+  mnist_mosaic/multimnist for every mosaic.
 
 Score each with `mnist-derived score`.
 """
@@ -25,12 +31,41 @@ import numpy as np
 from mnist_derived import builds
 from mnist_derived import files
 from mnist_derived.cli import options
+from mnist_derived.evaluation import instances
 from mnist_derived.evaluation import score
 
 
 def _split(dataset, split, features, data_dir):
   return score.load_truth(builds.built_builder(dataset, data_dir), split,
                           features)
+
+
+def _most_frequent(dataset, count, data_dir):
+  """The `count` most frequent digit classes of a mosaic's training split."""
+  train = _split(dataset, "train", ("objects",), data_dir)
+  labels = np.concatenate([o["label"] for o in train["objects"]])
+  return np.argsort(-np.bincount(labels, minlength=10), kind="stable")[:count]
+
+
+def _scatter_baselines(out, data_dir):
+  test = _split("mnist_mosaic/scatter", "test", ("image",), data_dir)
+  index, bright = test["index"], test["image"][..., 0] >= 128
+  files.save_npz(out / "mosaic-scatter-all-background.npz", {
+      "index": index, "mask": np.zeros(bright.shape, np.uint8),
+      "instances": np.zeros(bright.shape, np.int64)})
+  digit = _most_frequent("mnist_mosaic/scatter", 1, data_dir)[0]
+  files.save_npz(out / "mosaic-scatter-one-object.npz", {
+      "index": index, "instances": bright.astype(np.int64),
+      "mask": (bright * (digit + 1)).astype(np.uint8)})
+  files.save_npz(out / "mosaic-scatter-threshold-components.npz", {
+      "index": index, "instances": instances.components(bright)})
+
+
+def _multimnist_baseline(out, data_dir):
+  test = _split("mnist_mosaic/multimnist", "test", (), data_dir)
+  pair = _most_frequent("mnist_mosaic/multimnist", 2, data_dir)
+  files.save_npz(out / "multimnist-most-frequent.npz", {
+      "index": test["index"], "labels": np.tile(pair, (len(test["index"]), 1))})
 
 
 def main():
@@ -59,14 +94,12 @@ def main():
       "circle": np.tile(train["circle"].astype(np.float64).mean(axis=0),
                         (n, 1))})
 
-  for dataset, name in [("mnist_mosaic/2x2", "mosaic"),
-                        ("mnist_mosaic/scatter", "mosaic-scatter")]:
-    mosaic = _split(dataset, "test", (), args.data_dir)
-    shape = builds.built_builder(
-        dataset, args.data_dir).info.features["mask"].shape[:2]
-    save(out / f"{name}-all-background.npz", {
-        "index": mosaic["index"],
-        "mask": np.zeros((len(mosaic["index"]), *shape), np.uint8)})
+  mosaic = _split("mnist_mosaic/2x2", "test", ("image",), args.data_dir)
+  save(out / "mosaic-all-background.npz", {
+      "index": mosaic["index"],
+      "mask": np.zeros(mosaic["image"].shape[:3], np.uint8)})
+  _scatter_baselines(out, args.data_dir)
+  _multimnist_baseline(out, args.data_dir)
   print(f"wrote {', '.join(sorted(p.name for p in out.glob('*.npz')))} in {out}")
 
 

@@ -22,3 +22,4 @@ MnistCircles = mnist_circles_dataset_builder.Builder
 MnistMosaic = mnist_mosaic_dataset_builder.Builder
 MosaicConfig = mnist_mosaic_dataset_builder.MosaicConfig
 ScatterConfig = mnist_mosaic_dataset_builder.ScatterConfig
+PairConfig = mnist_mosaic_dataset_builder.PairConfig

@@ -7,6 +7,9 @@ canvas layers instead of the builder's sequential drawing), and checks the
 config's placement rules.
 """
 
+import types
+import zlib
+
 import cv2
 import numpy as np
 from skimage.filters import threshold_otsu
@@ -85,3 +88,42 @@ def check_scatter_example(ex, images, labels, config):
     expected = np.zeros(4) if box is None else np.array(
         [box[0], box[1], box[2] + 1, box[3] + 1]) / np.tile([height, width], 2)
     np.testing.assert_allclose(objects["bbox"][k], expected, atol=1e-6)
+
+
+def _uniform(word, count):
+  """Multiply-shift of a raw word's top 32 bits onto range(count)."""
+  return ((int(word) >> 32) * count) >> 32
+
+
+def expected_pair(seed, split, index, first, pool, labels, canvas):
+  """(partner, [(row, col), (row, col)]) of a pair example, by the card's
+  rule, in Python integers."""
+  bits = np.random.PCG64(np.random.SeedSequence(
+      [seed, zlib.crc32(b"pairs"), zlib.crc32(split.encode()), index]))
+  words = [int(w) for w in bits.random_raw(12)]
+  positions = [(_uniform(words[0], canvas[0] - 27),
+                _uniform(words[1], canvas[1] - 27)),
+               (_uniform(words[2], canvas[0] - 27),
+                _uniform(words[3], canvas[1] - 27))]
+  candidates = words[4:]
+  while True:
+    for word in candidates:
+      partner = int(pool[_uniform(word, len(pool))])
+      if labels[partner] != labels[first]:
+        return partner, positions
+    candidates = [int(w) for w in bits.random_raw(8)]
+
+
+def check_pair_example(ex, images, labels, config, split, pool):
+  """Asserts every rule of a decoded multimnist example (see the card)."""
+  rules = types.SimpleNamespace(canvas=config.canvas, min_digits=2,
+                                max_digits=2, min_scale=1.0, max_scale=1.0,
+                                max_overlap=1.0)
+  check_scatter_example(ex, images, labels, rules)
+  first, second = (int(i) for i in ex["objects"]["index"])
+  assert labels[first] != labels[second]
+  partner, positions = expected_pair(config.seed, split, int(ex["index"]),
+                                     first, pool, labels, config.canvas)
+  assert second == partner
+  np.testing.assert_array_equal(ex["objects"]["position"], positions)
+  return first

@@ -26,7 +26,7 @@ from tests.conftest import REPO
 
 # Big enough that a build runs for seconds (tests.builder_testing.SlowMosaic).
 SLOW = "mnist_mosaic_slow/2x2"
-SLOW_VERSION = "2.1.0"
+SLOW_VERSION = str(tests.builder_testing.SlowMosaic.VERSION)
 
 
 def _env(python_path=None):

@@ -17,9 +17,11 @@ import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders)
 from mnist_derived import builds
+from mnist_derived import decoding
 from mnist_derived import fingerprint
 from tests.export_checks import assert_same_example
 from tests.export_checks import records_as_rows
+from tests.scatter_reference import check_pair_example
 from tests.scatter_reference import check_scatter_example
 
 DATA_DIR = os.environ.get("MNIST_DERIVED_DATA_DIR")
@@ -161,9 +163,27 @@ def test_scattered_mosaics_follow_the_rules(real_mnist, layout):
   assert set(counts) == set(range(config.min_digits, config.max_digits + 1))
 
 
+def test_multimnist_follows_the_rule(real_mnist):
+  images, labels = real_mnist["test"]
+  builder = tfds.builder("mnist_mosaic/multimnist", data_dir=DATA_DIR)
+  config = builder.builder_config
+  assert builder.info.splits["test"].num_examples == config.num_test == 10000
+  pool = np.arange(len(images))  # test mosaics draw from the whole split
+  firsts = {}
+  for ex in decoding.stored_examples(builder, "test"):
+    if len(firsts) < 2000:
+      firsts[int(ex["index"])] = check_pair_example(ex, images, labels, config,
+                                                    "test", pool)
+    else:
+      firsts[int(ex["index"])] = int(ex["objects"]["index"][0])
+  # One pass over the 10000 test digits: each is a first digit once.
+  assert sorted(firsts.values()) == list(range(10000))
+
+
 @pytest.mark.parametrize("name", [
     "mnist_fg/mnist", "mnist_circles/mnist", "mnist_mosaic/2x2",
-    *(f"mnist_mosaic/{layout}" for layout in SCATTER_LAYOUTS)])
+    *(f"mnist_mosaic/{layout}" for layout in SCATTER_LAYOUTS),
+    "mnist_mosaic/multimnist"])
 def test_full_builds_match_the_published_fingerprints(name):
   builder = tfds.builder(name, data_dir=DATA_DIR)
   assert fingerprint.builder_fingerprints(builder) == (

@@ -11,6 +11,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from tests.conftest import DUMMY_BUILDS
+from tests.conftest import DUMMY_SCATTER
 from tests.conftest import REPO
 from tests.commands import command
 
@@ -179,6 +180,17 @@ def test_bad_predictions_are_refused_in_one_line(truths, dummy_data_dir,
       ("float class ids", "mosaic", dict(
           index=np.arange(len(mosaic)), mask=mosaic.astype(np.float32)),
        "integer class ids"),
+      ("negative instance ids", "mosaic", dict(
+          index=np.arange(len(mosaic)), instances=-mosaic.astype(np.int64)),
+       "'instances' holds"),
+      ("float instance ids", "mosaic", dict(
+          index=np.arange(len(mosaic)), instances=mosaic.astype(np.float32)),
+       "'instances' must hold integer object ids"),
+      ("instances of another shape", "mosaic", dict(
+          index=np.arange(len(mosaic)), instances=mosaic[:, :3]),
+       "'instances' has shape"),
+      ("neither mask nor instances", "mosaic", dict(
+          index=np.arange(len(mosaic))), "missing array 'mask', 'instances' or 'labels'"),
   ]
   procs = []
   for name, arrays, phrase in [(c[0], c[1], c[2]) for c in cases]:
@@ -217,3 +229,68 @@ def test_unbuilt_dataset_is_one_line(tmp_path):
   lines = err.strip().splitlines()
   assert len(lines) == 1 and "is not built in" in lines[0]
   assert "mnist-derived build mnist_fg/mnist --data_dir" in lines[0]
+
+
+def _scatter_truth(data_dir):
+  """The scattered test mosaics by index: instances, classes, counts."""
+  import tests.builder_testing  # noqa: F401  pylint: disable=g-import-not-at-top
+  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+  builder = tfds.builder(DUMMY_SCATTER, data_dir=data_dir)
+  examples = sorted(decoding.stored_examples(builder, "test"),
+                    key=lambda ex: ex["index"])
+  return {"index": np.array([ex["index"] for ex in examples]),
+          "instances": np.stack([ex["instances"][..., 0] for ex in examples]
+                                ).astype(np.int64),
+          "mask": np.stack([ex["mask"][..., 0] for ex in examples]),
+          "labels": [ex["objects"]["label"] for ex in examples],
+          "num_digits": np.array([ex["num_digits"] for ex in examples])}
+
+
+def _merged(truth):
+  """Predictions that merge the first two objects of every other image and
+  call every object of every third image a 0."""
+  instances, mask = truth["instances"].copy(), truth["mask"].copy()
+  instances[::2][instances[::2] == 2] = 1
+  mask[::3][mask[::3] > 0] = 1
+  return instances, mask
+
+
+@pytest.mark.slow
+def test_instance_scores_through_the_command(dummy_data_dir, tmp_path):
+  from sklearn import metrics as sk_metrics  # pylint: disable=g-import-not-at-top
+  from tests.test_instances import _brute_force_pq  # pylint: disable=g-import-not-at-top
+  truth = _scatter_truth(dummy_data_dir)
+  perfect = _save(tmp_path / "perfect.npz", truth["index"][::-1],
+                  {"instances": (truth["instances"] * 7)[::-1],
+                   "mask": truth["mask"][::-1]})
+  instances, mask = _merged(truth)
+  merged = _save(tmp_path / "merged.npz", truth["index"],
+                 {"instances": instances, "mask": mask})
+  alone = _save(tmp_path / "alone.npz", truth["index"],
+                {"instances": instances})
+  got = {}
+  for name, path in [("perfect", perfect), ("merged", merged),
+                     ("alone", alone)]:
+    code, out, err = _finish(_run(DUMMY_SCATTER, path, dummy_data_dir))
+    assert code == 0, err
+    got[name] = json.loads(out)
+  for key in ("pq", "sq", "rq", "agnostic_pq", "fg_ari", "ari", "mbo",
+              "count_accuracy", "mean_iou"):
+    assert got["perfect"][key] == 1.0, key
+  true_classes = [{k + 1: c for k, c in enumerate(l)} for l in truth["labels"]]
+  pred_classes = []
+  for i, image in enumerate(instances):
+    classes = {}
+    for k in np.unique(image[image > 0]):
+      values = mask[i][image == k]
+      classes[k] = np.bincount(values[values > 0]).argmax() - 1
+    pred_classes.append(classes)
+  pq, sq, rq = _brute_force_pq(instances, truth["instances"], true_classes,
+                               pred_classes, range(10))
+  assert (got["merged"]["pq"], got["merged"]["sq"], got["merged"]["rq"]) == (
+      pytest.approx((pq, sq, rq)))
+  fg = [sk_metrics.adjusted_rand_score(t[t > 0], p[t > 0])
+        for t, p in zip(truth["instances"], instances) if (t > 0).any()]
+  assert got["merged"]["fg_ari"] == pytest.approx(np.mean(fg))
+  assert "pq" not in got["alone"] and "mean_iou" not in got["alone"]
+  assert got["alone"]["agnostic_pq"] == got["merged"]["agnostic_pq"] < 1.0

@@ -205,3 +205,24 @@ def mosaic_scores(pred_masks, true_masks, num_classes, batch=1000):
                                 else 0.0,
       "reference_mosaics": int(len(reference)),
   }
+
+
+# Digits of a mosaic (mnist_mosaic configs with a fixed count) ---------------
+
+
+def label_set_scores(pred_labels, true_labels, num_classes):
+  """(N, K) predicted and true digit classes of N mosaics of K digits each,
+  order ignored within a mosaic (MultiMNIST's way).
+
+  `exact_accuracy`: the share of mosaics whose K predicted classes are their
+  K true ones, as multisets (for two digits, the paper's exact-pair
+  accuracy); `digit_accuracy`: the share of all true digits matched by a
+  predicted one of its class (each predicted label matches one digit).
+  """
+  classes = np.arange(num_classes)
+  pred = (np.asarray(pred_labels)[..., None] == classes).sum(axis=1)
+  true = (np.asarray(true_labels)[..., None] == classes).sum(axis=1)
+  matched = np.minimum(pred, true).sum(axis=1)
+  digits = np.asarray(true_labels).shape[1]
+  return {"exact_accuracy": float(np.mean(matched == digits)),
+          "digit_accuracy": float(matched.sum() / max(matched.size * digits, 1))}

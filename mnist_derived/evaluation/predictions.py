@@ -8,7 +8,13 @@ arrays its dataset asks for, first axis aligned with `index`:
   in [0, 1] (foreground where >= 0.5);
 * mnist_circles: `label` (N,) int; `circle` (N, 3) float (cx, cy, r) in
   pixels, pixel (row i, column j) centered at (x=j, y=i), r >= 0;
-* mnist_mosaic: `mask` (N, H, W) int class ids (0 background, d + 1 digit d).
+* mnist_mosaic: `mask` (N, H, W) int class ids (0 background, d + 1 digit
+  d), `instances` (N, H, W) int object ids (0 background, any positive id
+  an object, unique within its image), or both: `mask` is scored by IoU,
+  `instances` by PQ, FG-ARI, mBO and count (`instances`), its objects
+  classed by `mask` where given; and for configs of a fixed number K of
+  digits (grids, `multimnist`), `labels` (N, K) int classes in any order,
+  scored by exact (all K right) and per-digit accuracy.
 
 Every check raises PredictionsError naming the file and the problem.
 """
@@ -53,10 +59,13 @@ def _kind(array):
   return array.dtype.kind  # b bool, i/u integer, f float
 
 
-def check_names(path, arrays, expected):
+def check_names(path, arrays, expected, optional=()):
+  """The file holds every name of `expected`, any of `optional`, no other."""
   missing = [n for n in expected if n not in arrays]
-  extra = sorted(set(arrays) - set(expected))
+  extra = sorted(set(arrays) - set(expected) - set(optional))
   wanted = ", ".join(expected)
+  if optional:
+    wanted += f"; any of {', '.join(optional)}"
   if missing:
     raise PredictionsError(path, f"missing array '{missing[0]}' (expected"
                            f" exactly: {wanted})")
@@ -115,6 +124,15 @@ def check_class_ids(path, name, array, num_classes):
                            f" {array.dtype}")
   refuse_values(path, name, array, (array < 0) | (array >= num_classes),
                 f"class ids outside [0, {num_classes})")
+
+
+def instance_ids(path, name, array):
+  """Integer object ids, 0 = background, any positive id an object."""
+  if _kind(array) not in "iu":
+    raise PredictionsError(path, f"'{name}' must hold integer object ids (0 ="
+                           f" background), got {array.dtype}")
+  refuse_values(path, name, array, array < 0, "negative ids")
+  return array.astype(np.int64)
 
 
 def binary_mask(path, name, array):

@@ -24,6 +24,7 @@ import numpy as np
 from mnist_derived import builds
 from mnist_derived import decoding
 from mnist_derived.core import errors
+from mnist_derived.evaluation import instances
 from mnist_derived.evaluation import metrics
 from mnist_derived.evaluation import predictions as preds_lib
 
@@ -32,12 +33,21 @@ from mnist_derived.evaluation import predictions as preds_lib
 class Scoring:
   """How one dataset's predictions are checked and scored."""
 
-  arrays: tuple  # names a predictions file holds besides `index`
+  arrays: tuple  # names a predictions file must hold besides `index`
   truth: tuple  # features of the dataset the scores need
-  # (path, predictions, number of examples, DatasetInfo) -> checked arrays;
-  # needs no ground truth, so a bad file is refused before any is read
   check: Callable
-  score: Callable  # (checked predictions, truth, DatasetInfo) -> scores
+  score: Callable
+  optional: tuple = ()  # names it may hold too
+  # {optional name: the features its scores need besides `truth`}
+  optional_truth: dict = dataclasses.field(default_factory=dict)
+  # check: (path, predictions, number of examples, DatasetInfo) -> checked
+  # arrays; needs no ground truth, so a bad file is refused before any is
+  # read. score: (checked predictions, truth, DatasetInfo) -> scores.
+
+  def truth_for(self, names):
+    """The features the scores of predictions holding `names` need."""
+    extra = [f for name in names for f in self.optional_truth.get(name, ())]
+    return tuple(dict.fromkeys((*self.truth, *extra)))
 
 
 def _num_classes(info, feature):
@@ -74,23 +84,65 @@ def _score_circles(pred, truth, info):
 
 
 def _check_mosaic(path, pred, n, info):
-  preds_lib.check_shape(path, "mask", pred["mask"], _mask_shape(info, n))
-  preds_lib.check_class_ids(path, "mask", pred["mask"],
-                            _num_classes(info, "mask"))
-  return {"mask": pred["mask"]}
+  if not set(pred) & {"mask", "instances", "labels"}:
+    raise preds_lib.PredictionsError(
+        path, "missing array 'mask', 'instances' or 'labels' (a mosaic's"
+        " predictions hold any of them, beside 'index')")
+  checked = {}
+  if "mask" in pred:
+    preds_lib.check_shape(path, "mask", pred["mask"], _mask_shape(info, n))
+    preds_lib.check_class_ids(path, "mask", pred["mask"],
+                              _num_classes(info, "mask"))
+    checked["mask"] = pred["mask"]
+  if "instances" in pred:
+    preds_lib.check_shape(path, "instances", pred["instances"],
+                          _mask_shape(info, n))
+    checked["instances"] = preds_lib.instance_ids(path, "instances",
+                                                  pred["instances"])
+  if "labels" in pred:
+    checked["labels"] = _checked_digit_labels(path, pred["labels"], n, info)
+  return checked
+
+
+def _checked_digit_labels(path, labels, n, info):
+  _, (digits,) = decoding.feature_specs(info.features)["/objects/label"]
+  if digits is None:
+    raise preds_lib.PredictionsError(
+        path, f"'labels' needs mosaics of a fixed number of digits;"
+        f" {info.full_name}'s vary: give 'mask' or 'instances'")
+  preds_lib.check_shape(path, "labels", labels, (n, digits))
+  preds_lib.check_class_ids(path, "labels", labels,
+                            _num_classes(info, "mask") - 1)
+  return labels
 
 
 def _score_mosaic(pred, truth, info):
-  return metrics.mosaic_scores(pred["mask"], truth["mask"][..., 0],
-                               _num_classes(info, "mask"))
+  num_classes = _num_classes(info, "mask")
+  scores = {}
+  if "mask" in pred:
+    scores.update(metrics.mosaic_scores(pred["mask"], truth["mask"][..., 0],
+                                        num_classes))
+  if "instances" in pred:
+    scores.update(instances.instance_scores(
+        pred["instances"], truth["instances"][..., 0],
+        [objects["label"] for objects in truth["objects"]],
+        truth["num_digits"], num_classes - 1, pred.get("mask")))
+  if "labels" in pred:
+    scores.update(metrics.label_set_scores(
+        pred["labels"], np.stack([o["label"] for o in truth["objects"]]),
+        num_classes - 1))
+  return scores
 
 
 SCORINGS = {
     "mnist_fg": Scoring(("mask",), ("mask",), _check_fg, _score_fg),
     "mnist_circles": Scoring(("label", "circle"), ("label", "circle"),
                              _check_circles, _score_circles),
-    "mnist_mosaic": Scoring(("mask",), ("mask",), _check_mosaic,
-                            _score_mosaic),
+    "mnist_mosaic": Scoring(
+        (), ("mask",), _check_mosaic, _score_mosaic,
+        optional=("mask", "instances", "labels"),
+        optional_truth={"instances": ("instances", "objects", "num_digits"),
+                        "labels": ("objects",)}),
 }
 
 
@@ -110,7 +162,7 @@ def score_arrays(builder, predictions, truth, path="<predictions>"):
   and `training` both end here.
   """
   scoring = scoring_of(builder)
-  n = len(truth[scoring.truth[0]])
+  n = len(next(iter(truth.values())))
   checked = scoring.check(path, predictions, n, builder.info)
   return scoring.score(checked, truth, builder.info)
 
@@ -123,9 +175,18 @@ def load_truth(builder, split, features):
   with builds.tfds_errors_only():
     rows = [{k: example[k] for k in keys}
             for example in decoding.stored_examples(builder, split, keys)]
-  columns = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}
+  columns = {k: _column([r[k] for r in rows]) for k in keys}
   order = np.argsort(columns["index"], kind="stable")
-  return {k: v[order] for k, v in columns.items()}
+  return {k: v[order] if isinstance(v, np.ndarray) else [v[i] for i in order]
+          for k, v in columns.items()}
+
+
+def _column(values):
+  """A feature's values over a split: one array, or a list of per-example
+  dicts for a sequence of objects (its length varies)."""
+  if values and isinstance(values[0], dict):
+    return values
+  return np.stack([np.asarray(v) for v in values])
 
 
 class Evaluator:
@@ -137,15 +198,16 @@ class Evaluator:
     self.scoring = scoring_of(self.builder)
     builds.check_split(self.builder, split)
     self.num_examples = self.builder.info.splits[split].num_examples
-    self._truth = None
+    self._truth = {}
     self._coco = None
 
-  @property
-  def truth(self):
-    """The split's ground truth by index, read on first use."""
-    if self._truth is None:
-      self._truth = load_truth(self.builder, self.split, self.scoring.truth)
-    return self._truth
+  def truth(self, names=()):
+    """The split's ground truth by index that predictions holding `names`
+    are scored against, read on first use."""
+    features = self.scoring.truth_for(names)
+    if features not in self._truth:
+      self._truth[features] = load_truth(self.builder, self.split, features)
+    return self._truth[features]
 
   def evaluate(self, predictions, path="<predictions>"):
     """Scores a predictions file (path) or a {name: array} dict.
@@ -157,7 +219,8 @@ class Evaluator:
 
   def score(self, checked):
     """The scores of predictions `check` returned."""
-    scores = self.scoring.score(checked, self.truth, self.builder.info)
+    scores = self.scoring.score(checked, self.truth(tuple(checked)),
+                                self.builder.info)
     return {"dataset": builds.key(self.builder),
             "split": self.split, "examples": self.num_examples, **scores}
 
@@ -168,15 +231,17 @@ class Evaluator:
       path = str(predictions)
       predictions = preds_lib.load_npz(predictions)
     predictions = {k: np.asarray(v) for k, v in predictions.items()}
-    preds_lib.check_names(path, predictions, ("index", *self.scoring.arrays))
+    preds_lib.check_names(path, predictions, ("index", *self.scoring.arrays),
+                          self.scoring.optional)
     order = preds_lib.check_index(path, predictions["index"],
                                   self.num_examples, self.split)
-    for name in self.scoring.arrays:
+    given = [n for n in predictions if n != "index"]
+    for name in given:
       if predictions[name].shape[:1] != (self.num_examples,):
         raise preds_lib.PredictionsError(
             path, f"'{name}' has {predictions[name].shape[:1] or 'no'} rows,"
             f" 'index' has {self.num_examples}")
-    ordered = {name: predictions[name][order] for name in self.scoring.arrays}
+    ordered = {name: predictions[name][order] for name in given}
     return self.scoring.check(path, ordered, self.num_examples,
                               self.builder.info)
 

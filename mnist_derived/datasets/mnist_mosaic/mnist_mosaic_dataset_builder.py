@@ -12,11 +12,12 @@ from mnist_derived import geometry
 from mnist_derived.core import builder
 from mnist_derived.core import encoding
 from mnist_derived.core import sources
+from mnist_derived.datasets.mnist_mosaic import pairs
 from mnist_derived.datasets.mnist_mosaic import scatter
 
 CELL_HEIGHT, CELL_WIDTH = sources.IMAGE_SHAPE[:2]
 BACKGROUND_NAME = "background"
-VERSION = tfds.core.Version("2.1.0")
+VERSION = tfds.core.Version("2.2.0")
 
 
 @dataclasses.dataclass(eq=False)
@@ -102,6 +103,28 @@ class ScatterConfig(MosaicSplits):
     return self.max_digits
 
 
+@dataclasses.dataclass(eq=False)
+class PairConfig(MosaicSplits):
+  """MultiMNIST's shape: exactly two digits of different classes, each cell
+  at a uniform (row, column) in [0, canvas - 28], overlapping freely (see
+  `pairs.py`)."""
+
+  canvas_height: int = 36
+  canvas_width: int = 36
+
+  def __post_init__(self):
+    super().__post_init__()
+    if min(self.canvas) < CELL_HEIGHT:
+      raise ValueError(f"{self.name}: a 28-pixel digit does not fit a"
+                       f" {self.canvas_height}x{self.canvas_width} canvas")
+
+  @property
+  def canvas(self):
+    return (self.canvas_height, self.canvas_width)
+
+  max_objects = 2
+
+
 def _config(source, rows, cols, **counts):
   # MNIST configs are named by their layout alone: "2x2" is the default.
   grid = f"{rows}x{cols}"
@@ -145,6 +168,11 @@ BUILDER_CONFIGS = [
                   **dict(fields, description=f"{fields['description']}, of"
                          f" {source} digits."))
     for layout, fields in SCATTER_LAYOUTS.items()
+    for source in sources.SOURCES
+] + [
+    PairConfig(name=_config_name(source, "multimnist"), source=source,
+               description="MultiMNIST's shape: two digits of different"
+               f" classes on a 36x36 canvas, of {source} digits.")
     for source in sources.SOURCES
 ]
 
@@ -405,6 +433,36 @@ def scatter_examples(config, split, images, labels, start, stop):
                    kept_counts)
 
 
+def pair_examples(config, split, images, labels, start, stop):
+  """Examples [start, stop) of a pair config: [(index, example)]."""
+  pool = source_pool(len(images), config.seed, split,
+                     config.validation_fraction)
+  pairs.check_classes(config.name, split, pool, labels)
+  firsts = draw_from_stream(pool, config.seed, split, start, stop)
+  draws = [pairs.pair_draws(config.seed, split, start + j, int(first), pool,
+                            labels, config.canvas)
+           for j, first in enumerate(firsts)]
+  indices = np.array([[first, partner] for first, (partner, _)
+                      in zip(firsts, draws)], np.int64).reshape(-1, 2)
+  positions = np.array([p for _, p in draws], np.int64).reshape(-1, 2, 2)
+  cells = images[indices]
+  foreground = geometry.foreground_masks(
+      cells.reshape(-1, CELL_HEIGHT, CELL_WIDTH)).reshape(cells.shape)
+  digit_labels = labels[indices]
+  counts = np.full(len(indices), 2)
+  mosaics, owners, class_masks = scatter.compose(
+      cells, foreground.astype(bool), digit_labels, positions, config.canvas)
+  owned = geometry.normalized_boxes(
+      scatter.owned_boxes(owners, cells, positions, counts).reshape(-1, 4),
+      *config.canvas)
+  return _examples(start, mosaics, class_masks, owners, {
+      "bbox": owned, "label": digit_labels.reshape(-1),
+      "index": indices.reshape(-1),
+      "position": positions.reshape(-1, 2).astype(np.int32),
+      "scale": np.ones(indices.size, np.float32),
+  }, counts)
+
+
 class Builder(builder.SourceBuilder):
   """Segmentation and detection: digits in a grid or scattered -> class and
   instance masks, boxes."""
@@ -420,6 +478,9 @@ class Builder(builder.SourceBuilder):
       "2.1.0": "Adds the scattered configs (`scatter`, `scatter_m2nist`,"
                " `scatter_scaled`, for every source) and `num_digits`. The"
                " grid configs' images, masks and objects are unchanged.",
+      "2.2.0": "Adds the `multimnist` configs (for every source): MultiMNIST's"
+               " two digits of different classes on 36x36. Every other"
+               " config's examples are unchanged (same fingerprints).",
   }
   BUILDER_CONFIGS = BUILDER_CONFIGS
 
@@ -458,8 +519,8 @@ class Builder(builder.SourceBuilder):
                     doc="(row, column) of the placed cell's top-left pixel"),
                 "scale": tfds.features.Scalar(
                     dtype=np.float32, doc="Side of the placed cell / 28"),
-            }, length=config.max_objects
-               if isinstance(config, MosaicConfig) else None),
+            }, length=None if isinstance(config, ScatterConfig)
+               else config.max_objects),
             "num_digits": tfds.features.Scalar(
                 dtype=np.int32, doc="Number of objects"),
             "index": tfds.features.Scalar(
@@ -480,6 +541,9 @@ class Builder(builder.SourceBuilder):
 
   @classmethod
   def examples_of_chunk(cls, config, split, images, labels, start, stop):
-    layout = (scatter_examples if isinstance(config, ScatterConfig)
-              else grid_examples)
+    layout = grid_examples
+    if isinstance(config, ScatterConfig):
+      layout = scatter_examples
+    elif isinstance(config, PairConfig):
+      layout = pair_examples
     return layout(config, split, images, labels, start, stop)

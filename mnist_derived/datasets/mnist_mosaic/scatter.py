@@ -24,11 +24,11 @@ CANDIDATES = 64
 _MAX_BATCHES = 16
 
 
-def _crc(text):
+def crc(text):
   return zlib.crc32(text.encode())
 
 
-def _stream(*key):
+def stream(*key):
   return np.random.PCG64(np.random.SeedSequence(list(key)))
 
 
@@ -49,7 +49,7 @@ def digit_counts(num_examples, min_digits, max_digits, seed, split):
   Uniform in [min_digits, max_digits]; example i's count is the i-th word of
   a stream keyed by (seed, split), so it depends only on (seed, split, i).
   """
-  raw = _stream(seed, _crc("digit counts"), _crc(split)).random_raw(
+  raw = stream(seed, crc("digit counts"), crc(split)).random_raw(
       num_examples)
   return uniform_integers(np.asarray(raw, np.uint64), min_digits, max_digits)
 
@@ -255,4 +255,4 @@ def owned_boxes(owners, cells, positions, counts):
 
 def example_stream(seed, split, index):
   """The bit generator of example `index`'s sides and positions."""
-  return _stream(seed, _crc("placement"), _crc(split), index)
+  return stream(seed, crc("placement"), crc(split), index)

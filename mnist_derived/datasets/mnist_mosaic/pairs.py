@@ -1,0 +1,58 @@
+"""MultiMNIST's shape (Sabour et al. 2017): two digits of different classes
+on a 36x36 canvas, each shifted by up to 4 pixels in each direction.
+
+Example i of a split:
+
+* its first digit is position i of the split's draw stream (every source
+  digit of the split's pool once per pass, as in the other mosaics);
+* its stream keyed by (seed, split, i) gives, as raw 64-bit words, the
+  (row, column) of each digit's cell, uniform in [0, canvas - 28] (two words
+  per digit), then candidates for the second digit, uniform over the pool,
+  taken in turn until one's class differs from the first's;
+* the digits are drawn first then second with the scatter rules (image: the
+  pixelwise maximum; a pixel covered by both masks belongs to the brighter
+  digit there, ties to the second), without any bound on overlap.
+
+So example i depends only on (seed, split, i) and the source split.
+"""
+
+import numpy as np
+
+from mnist_derived.core import errors
+from mnist_derived.datasets.mnist_mosaic import scatter
+
+# Candidate partners read per example at once; more are read (rarely) when
+# all of them share the first digit's class.
+PARTNER_CANDIDATES = 8
+
+
+def pair_stream(seed, split, index):
+  return scatter.stream(seed, scatter.crc("pairs"), scatter.crc(split), index)
+
+
+def _partner(rng, pool, labels, first_label, words):
+  """The first candidate of a different class than first_label."""
+  while True:
+    picks = pool[scatter.uniform_integers(words, 0, len(pool) - 1)]
+    other = labels[picks] != first_label
+    if other.any():
+      return int(picks[np.argmax(other)])
+    words = np.asarray(rng.random_raw(PARTNER_CANDIDATES), np.uint64)
+
+
+def check_classes(name, split, pool, labels):
+  """Two classes at least in a split's pool, or no pair can be drawn."""
+  if len(np.unique(labels[pool])) < 2:
+    raise errors.InputError(
+        f"mnist_mosaic/{name}: the {len(pool)} source digits the {split} split draws from"
+        " are all of one class: no pair of different classes can be drawn")
+
+
+def pair_draws(seed, split, index, first, pool, labels, canvas):
+  """(partner source index, (2, 2) positions) of one example."""
+  rng = pair_stream(seed, split, index)
+  words = np.asarray(rng.random_raw(4 + PARTNER_CANDIDATES), np.uint64)
+  high = np.array([canvas[0], canvas[1]] * 2) - scatter.CELL_SIDE
+  positions = scatter.uniform_integers(words[:4], 0, high).reshape(2, 2)
+  partner = _partner(rng, pool, labels, labels[first], words[4:])
+  return partner, positions
