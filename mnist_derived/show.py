@@ -142,3 +142,36 @@ def circle_legend(fig):
   ]
   fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7,
              frameon=False)
+
+
+def _objects_in_colour(instance_map):
+  """RGB of an instance map: each object (in order of its id) a colour of
+  tab20, background black; ids need not be consecutive."""
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  ids, inverse = np.unique(instance_map, return_inverse=True)
+  palette = plt.get_cmap("tab20")(np.arange(len(ids)) % 20)[:, :3]
+  if ids[0] == 0:
+    palette = np.concatenate([[[0.0, 0.0, 0.0]], palette[:-1]])
+  return palette[inverse.reshape(instance_map.shape)]
+
+
+def instances_montage(images, true_instances, pred_instances, indices, title):
+  """A Figure of examples in columns: the image, its true objects, the
+  predicted objects (each object a colour of its own, per panel)."""
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  rows = ("image", "true objects", "predicted objects")
+  fig, axes = plt.subplots(3, len(images), squeeze=False,
+                           figsize=(1.5 * len(images) + 1.2, 5.0))
+  for c, (image, true, pred, index) in enumerate(
+      zip(images, true_instances, pred_instances, indices)):
+    panels = (image, _objects_in_colour(true), _objects_in_colour(pred))
+    for r, panel in enumerate(panels):
+      axes[r][c].imshow(panel, cmap="gray", vmin=0, vmax=255)
+      axes[r][c].set_xticks([])
+      axes[r][c].set_yticks([])
+    axes[0][c].set_title(f"index {index}", fontsize=7)
+  for r, name in enumerate(rows):
+    axes[r][0].set_ylabel(name, fontsize=8)
+  fig.suptitle(title, fontsize=9)
+  fig.tight_layout(rect=(0, 0, 1, 0.95))
+  return fig

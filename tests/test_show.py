@@ -131,3 +131,53 @@ def test_learning_curves_of_one_epoch_have_whole_epoch_ticks():
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     assert ticks == [1.0]
     assert [line.get_xdata().tolist() for line in ax.lines] == [[1], [1]]
+
+
+def _panel(ax):
+  return np.asarray(ax.get_images()[0].get_array())
+
+
+def test_predicted_instances_are_drawn_beside_the_true_ones(dummy_data_dir):
+  builder = _builder(DUMMY_SCATTER, dummy_data_dir)
+  examples = [_by_index(builder)[i] for i in range(4)]
+  true = np.stack([ex["instances"][..., 0] for ex in examples]).astype(int)
+  images = np.stack([ex["image"][..., 0] for ex in examples])
+  # Ids renumbered in order: each object keeps its colour; no objects: black.
+  pred = np.where(true > 0, 3 * true + 10, 0)
+  pred[3] = 0
+  fig = show.instances_montage(images, true, pred, range(4), "t")
+  axes = np.array(fig.axes).reshape(3, 4)
+  for c in range(4):
+    np.testing.assert_array_equal(_panel(axes[0][c]), images[c])
+    drawn = _panel(axes[1][c])
+    assert ((drawn.sum(axis=-1) > 0) == (true[c] > 0)).all()
+    assert len(np.unique(drawn.reshape(-1, 3), axis=0)) == len(np.unique(true[c]))
+  for c in range(3):
+    np.testing.assert_array_equal(_panel(axes[2][c]), _panel(axes[1][c]))
+  assert not _panel(axes[2][3]).any()
+
+
+def test_show_predictions_through_the_command(dummy_data_dir, tmp_path):
+  import matplotlib.image  # pylint: disable=g-import-not-at-top
+  from tests.commands import command  # pylint: disable=g-import-not-at-top
+  builder = _builder(DUMMY_SCATTER, dummy_data_dir)
+  examples = _by_index(builder)
+  index = np.array(sorted(examples))
+  true = np.stack([examples[i]["instances"][..., 0] for i in index])
+  np.savez(tmp_path / "inst.npz", index=index, instances=true.astype(int))
+  np.savez(tmp_path / "mask.npz", index=index, mask=true * 0)
+  args = ["--data_dir", str(dummy_data_dir), "--out"]
+  proc = subprocess.run([*command("show", DUMMY_SCATTER), "--predictions",
+                         str(tmp_path / "inst.npz"), *args,
+                         str(tmp_path / "fig.png")], capture_output=True,
+                        text=True, cwd=REPO, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert matplotlib.image.imread(tmp_path / "fig.png").shape[0] > 100
+  proc = subprocess.run([*command("show", DUMMY_SCATTER), "--predictions",
+                         str(tmp_path / "mask.npz"), *args,
+                         str(tmp_path / "no.png")], capture_output=True,
+                        text=True, cwd=REPO, check=False)
+  assert proc.returncode == 2
+  assert proc.stderr.strip() == (f"error: {tmp_path / 'mask.npz'}: holds no"
+                                 " 'instances' to draw")
+  assert not (tmp_path / "no.png").exists()
