@@ -2,6 +2,7 @@
 compared with tfds.load's for every example of the dummy builds."""
 
 import json
+import time
 import os
 import shutil
 import subprocess
@@ -173,7 +174,11 @@ def test_croissant_validates_and_reads_the_parquet_records(
   dataset = mlc.Dataset(jsonld=str(folder / "croissant.json"))
   issues = dataset.metadata.ctx.issues
   assert not issues.errors and not issues.warnings, issues.report()
-  document = json.loads((folder / "croissant.json").read_text())
+  first = (folder / "croissant.json").read_bytes()
+  time.sleep(1.1)  # a clock in the metadata would now differ
+  assert _export(name, "croissant", folder, dummy_data_dir) == 0
+  assert (folder / "croissant.json").read_bytes() == first
+  document = json.loads(first)
   assert document["license"] == "CC BY-SA 3.0"
   assert document["rai:personalSensitiveInformation"]
   assert len(document["isBasedOn"]["distribution"]) == 4

@@ -32,6 +32,14 @@ def _mlcroissant():
   return mlcroissant
 
 
+def _build_time(builder):
+  """When the build was made (its dataset_info.json's time, UTC, whole
+  seconds): the same build exports the same bytes, whenever exported."""
+  info = pathlib.Path(builder.data_dir) / "dataset_info.json"
+  return datetime.datetime.fromtimestamp(
+      int(info.stat().st_mtime), datetime.timezone.utc)
+
+
 def _sha256(path):
   digest = hashlib.sha256()
   with open(path, "rb") as f:
@@ -123,8 +131,7 @@ def metadata(builder, folder):
       cite_as=reading.citations(builder),
       creators=[mlc.Organization(name=f"mnist-derived"
                                  f" {mnist_derived.__version__}")],
-      date_published=datetime.datetime.now(datetime.timezone.utc).replace(
-          microsecond=0),
+      date_published=_build_time(builder),
       keywords=["mnist-derived", builder.name, source.name, "MNIST"],
       distribution=distribution,
       record_sets=record_sets,
