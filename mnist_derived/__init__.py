@@ -13,6 +13,7 @@ the predictions scorer, ``export/`` Parquet, COCO and Croissant,
 
 from mnist_derived.datasets.mnist_circles import mnist_circles_dataset_builder
 from mnist_derived.datasets.mnist_fg import mnist_fg_dataset_builder
+from mnist_derived.datasets.mnist_mosaic import configs as mosaic_configs
 from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder
 
 __version__ = "0.5.0"
@@ -20,6 +21,6 @@ __version__ = "0.5.0"
 MnistFg = mnist_fg_dataset_builder.Builder
 MnistCircles = mnist_circles_dataset_builder.Builder
 MnistMosaic = mnist_mosaic_dataset_builder.Builder
-MosaicConfig = mnist_mosaic_dataset_builder.MosaicConfig
-ScatterConfig = mnist_mosaic_dataset_builder.ScatterConfig
-PairConfig = mnist_mosaic_dataset_builder.PairConfig
+MosaicConfig = mosaic_configs.MosaicConfig
+ScatterConfig = mosaic_configs.ScatterConfig
+PairConfig = mosaic_configs.PairConfig

@@ -10,11 +10,14 @@ import tensorflow as tf
 
 from mnist_derived import geometry
 from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder as mosaic
+from mnist_derived.datasets.mnist_mosaic import configs
+from mnist_derived.datasets.mnist_mosaic import grids
+from mnist_derived.datasets.mnist_mosaic import streams
 
 
 def _draw(num_sources, cells, seed, split, start, stop, fraction=0.1):
-  pool = mosaic.source_pool(num_sources, seed, split, fraction)
-  return mosaic.draw_source_indices(pool, cells, seed, split, start, stop)
+  pool = streams.source_pool(num_sources, seed, split, fraction)
+  return streams.draw_source_indices(pool, cells, seed, split, start, stop)
 
 
 @pytest.mark.parametrize("num_sources,cells", [(60, 4), (61, 4), (10, 9)])
@@ -73,7 +76,7 @@ def test_drawing_is_pinned(split, num_sources, first_two):
 @pytest.mark.parametrize("rows,cols", [(2, 2), (3, 3), (2, 3)])
 def test_tile_places_cells_row_major(rows, cols):
   cells = np.arange(rows * cols)[None, :, None, None] * np.ones((1, 1, 28, 28))
-  grid = mosaic.tile(cells, rows, cols)[0]
+  grid = grids.tile(cells, rows, cols)[0]
   for k in range(rows * cols):
     r, c = divmod(k, cols)
     assert (grid[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] == k).all()
@@ -81,7 +84,7 @@ def test_tile_places_cells_row_major(rows, cols):
 
 def _compose(images, labels, rows, cols, count, bounds=None):
   """The builder's examples of chunks `bounds`, PNGs decoded as TFDS does."""
-  config = mosaic.MosaicConfig(name="t", grid_rows=rows, grid_cols=cols,
+  config = configs.MosaicConfig(name="t", grid_rows=rows, grid_cols=cols,
                                num_train=count, num_test=count)
   # "test" draws from the whole source split, as these checks want.
   examples = [

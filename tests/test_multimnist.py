@@ -9,7 +9,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from mnist_derived import decoding
-from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder as mosaic
+from mnist_derived.datasets.mnist_mosaic import streams
 import tests.builder_testing  # noqa: F401  pylint: disable=unused-import (registers the tiny mosaics)
 from tests.commands import command
 from tests.conftest import DUMMY_DATA
@@ -33,7 +33,7 @@ def test_every_tiny_example_follows_the_rule(tiny_build, dummy_mnist, split):
   config = tiny_build.builder_config
   source = "test" if split == "test" else "train"
   images, labels = dummy_mnist[source]
-  pool = mosaic.source_pool(len(images), config.seed, split,
+  pool = streams.source_pool(len(images), config.seed, split,
                             config.validation_fraction)
   examples = sorted(decoding.stored_examples(tiny_build, split),
                     key=lambda ex: ex["index"])

@@ -12,14 +12,16 @@ import pytest
 import tensorflow as tf
 
 from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder as mosaic
+from mnist_derived.datasets.mnist_mosaic import configs
 from mnist_derived.datasets.mnist_mosaic import scatter
+from mnist_derived.datasets.mnist_mosaic import streams
 from tests.scatter_reference import check_scatter_example
 
-LAYOUTS = sorted(mosaic.SCATTER_LAYOUTS)
+LAYOUTS = sorted(configs.SCATTER_LAYOUTS)
 
 
 def _config(layout, **changes):
-  config = next(c for c in mosaic.BUILDER_CONFIGS if c.name == layout)
+  config = next(c for c in configs.BUILDER_CONFIGS if c.name == layout)
   return dataclasses.replace(config, **changes)
 
 
@@ -79,7 +81,7 @@ def test_examples_do_not_depend_on_chunking(dummy_mnist):
 def test_digits_are_drawn_without_replacement_within_a_pass(dummy_mnist):
   images, labels = dummy_mnist["train"]
   config = _config("scatter", num_train=200, num_validation=40)
-  pool = mosaic.source_pool(len(images), 0, "train", 0.1)
+  pool = streams.source_pool(len(images), 0, "train", 0.1)
   train = np.concatenate([ex["objects"]["index"] for _, ex in _examples(
       config, "train", images, labels, [(0, 200)])])
   validation = np.concatenate([ex["objects"]["index"] for _, ex in _examples(
@@ -136,7 +138,7 @@ def test_box_overlaps_match_a_pixel_count():
 ])
 def test_impossible_configs_are_refused(fields, problem):
   with pytest.raises(ValueError, match=problem):
-    mosaic.ScatterConfig(name="bad", **fields)
+    configs.ScatterConfig(name="bad", **fields)
 
 
 @pytest.mark.parametrize("layout,crowded", [
@@ -160,9 +162,9 @@ def test_batched_placement_equals_placing_one_digit_at_a_time(
   examples = mosaic.Builder.examples_of_chunk(config, "test", images, labels,
                                               0, 80)
   monkeypatch.setattr(scatter, "place", real_place)
-  offsets = mosaic.scatter_offsets(config, "test")
-  pool = mosaic.source_pool(len(images), 0, "test", 0.1)
-  digits = mosaic.draw_from_stream(pool, 0, "test", 0, offsets[80])
+  offsets = scatter.scatter_offsets(config, "test")
+  pool = streams.source_pool(len(images), 0, "test", 0.1)
+  digits = streams.draw_from_stream(pool, 0, "test", 0, offsets[80])
   dropped = 0
   for i, (_, ex) in enumerate(examples):
     rng = scatter.example_stream(0, "test", i)

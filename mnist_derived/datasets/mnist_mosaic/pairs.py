@@ -18,8 +18,11 @@ So example i depends only on (seed, split, i) and the source split.
 
 import numpy as np
 
+from mnist_derived import geometry
 from mnist_derived.core import errors
+from mnist_derived.datasets.mnist_mosaic import records
 from mnist_derived.datasets.mnist_mosaic import scatter
+from mnist_derived.datasets.mnist_mosaic import streams
 
 # Candidate partners read per example at once; more are read (rarely) when
 # all of them share the first digit's class.
@@ -27,7 +30,7 @@ PARTNER_CANDIDATES = 8
 
 
 def pair_stream(seed, split, index):
-  return scatter.stream(seed, scatter.crc("pairs"), scatter.crc(split), index)
+  return streams.stream(seed, streams.crc("pairs"), streams.crc(split), index)
 
 
 def _partner(rng, pool, labels, first_label, words):
@@ -56,3 +59,33 @@ def pair_draws(seed, split, index, first, pool, labels, canvas):
   positions = scatter.uniform_integers(words[:4], 0, high).reshape(2, 2)
   partner = _partner(rng, pool, labels, labels[first], words[4:])
   return partner, positions
+
+
+def pair_examples(config, split, images, labels, start, stop):
+  """Examples [start, stop) of a pair config: [(index, example)]."""
+  pool = streams.source_pool(len(images), config.seed, split,
+                     config.validation_fraction)
+  check_classes(config.name, split, pool, labels)
+  firsts = streams.draw_from_stream(pool, config.seed, split, start, stop)
+  draws = [pair_draws(config.seed, split, start + j, int(first), pool,
+                            labels, config.canvas)
+           for j, first in enumerate(firsts)]
+  indices = np.array([[first, partner] for first, (partner, _)
+                      in zip(firsts, draws)], np.int64).reshape(-1, 2)
+  positions = np.array([p for _, p in draws], np.int64).reshape(-1, 2, 2)
+  cells = images[indices]
+  foreground = geometry.foreground_masks(
+      cells.reshape(-1, scatter.CELL_SIDE, scatter.CELL_SIDE)).reshape(cells.shape)
+  digit_labels = labels[indices]
+  counts = np.full(len(indices), 2)
+  mosaics, owners, class_masks = scatter.compose(
+      cells, foreground.astype(bool), digit_labels, positions, config.canvas)
+  owned = geometry.normalized_boxes(
+      scatter.owned_boxes(owners, cells, positions, counts).reshape(-1, 4),
+      *config.canvas)
+  return records.chunk_examples(start, mosaics, class_masks, owners, {
+      "bbox": owned, "label": digit_labels.reshape(-1),
+      "index": indices.reshape(-1),
+      "position": positions.reshape(-1, 2).astype(np.int32),
+      "scale": np.ones(indices.size, np.float32),
+  }, counts)

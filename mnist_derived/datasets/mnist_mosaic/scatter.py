@@ -9,12 +9,14 @@ split, example index), read as raw 64-bit words: NumPy keeps SeedSequence and
 bit-generator streams fixed across versions, unlike its samplers.
 """
 
-import zlib
+import functools
 
 import cv2
 import numpy as np
 
 from mnist_derived import geometry
+from mnist_derived.datasets.mnist_mosaic import records
+from mnist_derived.datasets.mnist_mosaic import streams
 
 CELL_SIDE = 28
 # Candidate positions tried per batch, and batches before a digit is left
@@ -22,14 +24,6 @@ CELL_SIDE = 28
 # `scatter_m2nist`, 0.13% of the digits of `scatter_scaled`.
 CANDIDATES = 64
 _MAX_BATCHES = 16
-
-
-def crc(text):
-  return zlib.crc32(text.encode())
-
-
-def stream(*key):
-  return np.random.PCG64(np.random.SeedSequence(list(key)))
 
 
 def uniform_integers(raw, low, high):
@@ -49,7 +43,7 @@ def digit_counts(num_examples, min_digits, max_digits, seed, split):
   Uniform in [min_digits, max_digits]; example i's count is the i-th word of
   a stream keyed by (seed, split), so it depends only on (seed, split, i).
   """
-  raw = stream(seed, crc("digit counts"), crc(split)).random_raw(
+  raw = streams.stream(seed, streams.crc("digit counts"), streams.crc(split)).random_raw(
       num_examples)
   return uniform_integers(np.asarray(raw, np.uint64), min_digits, max_digits)
 
@@ -255,4 +249,108 @@ def owned_boxes(owners, cells, positions, counts):
 
 def example_stream(seed, split, index):
   """The bit generator of example `index`'s sides and positions."""
-  return stream(seed, crc("placement"), crc(split), index)
+  return streams.stream(seed, streams.crc("placement"), streams.crc(split), index)
+
+
+@functools.lru_cache(maxsize=8)
+def scatter_offsets(config, split):
+  """Draw-stream position of each scattered example's first digit, and one
+  past the last example's: int64 (num + 1,), read-only."""
+  counts = digit_counts(config.num_mosaics[split], config.min_digits,
+                                config.max_digits, config.seed, split)
+  offsets = np.concatenate([[0], np.cumsum(counts)])
+  offsets.flags.writeable = False
+  return offsets
+
+
+def _scaled_cells(images, sides):
+  """Each image resized to its side, with its TSS foreground mask and the
+  mask's tight box (masks computed in one batch per side)."""
+  cells = [resize_digit(image, side)
+           for image, side in zip(images, sides)]
+  masks = [None] * len(cells)
+  boxes = np.empty((len(cells), 4), np.int64)
+  for side in np.unique(sides):
+    same = np.flatnonzero(sides == side)
+    batch = np.stack([cells[k] for k in same])
+    foreground = geometry.foreground_masks(batch).astype(bool)
+    boxes[same] = geometry.tight_boxes(foreground)
+    for k, fg in zip(same, foreground):
+      masks[k] = fg
+  return cells, masks, boxes
+
+
+def scatter_examples(config, split, images, labels, start, stop):
+  """Examples [start, stop) of a scatter config: [(index, example)].
+
+  Example i takes the digits at positions offsets[i]..offsets[i+1] of the
+  split's draw stream, and its sides and positions from a stream keyed by
+  (seed, split, i); so it depends only on (seed, split, i). Placement and
+  drawing run for the whole chunk at once (`place_many`,
+  `compose`); an example where some digit needs a second batch
+  of candidates is placed one digit at a time (`place`), with the
+  same result as if all were.
+  """
+  pool = streams.source_pool(len(images), config.seed, split,
+                     config.validation_fraction)
+  offsets = scatter_offsets(config, split)
+  indices = streams.draw_from_stream(pool, config.seed, split, offsets[start],
+                             offsets[stop])
+  counts = np.diff(offsets[start:stop + 1])
+  num, depth = stop - start, max(int(counts.max(initial=0)), 1)
+  first = (offsets[start:stop] - offsets[start])[:, None] + np.arange(depth)
+  valid = np.arange(depth)[None, :] < counts[:, None]
+  # Each example's stream gives its sides (`digit_sides`: count
+  # words, or none when the scale is fixed), then each digit's first batch
+  # of candidates: one read per example, as if read in turn.
+  low, high = side_range(config.min_scale, config.max_scale)
+  side_words = int(low != high)
+  side_raw = np.zeros((num, depth), np.uint64)
+  batches = np.zeros((num, depth, 2 * CANDIDATES), np.uint64)
+  for j, count in enumerate(counts.tolist()):
+    if count:  # an empty canvas reads nothing
+      raw = example_stream(config.seed, split, start + j).random_raw(
+          count * (side_words + 2 * CANDIDATES))
+      side_raw[j, :count * side_words] = raw[:count * side_words]
+      batches[j, :count] = raw[count * side_words:].reshape(count, -1)
+  sides = np.where(valid, uniform_integers(side_raw, low, high),
+                   CELL_SIDE)
+  cells, masks, fg_boxes = _scaled_cells(images[indices], sides[valid])
+  padded_boxes = np.zeros((num, depth, 4), np.int64)
+  padded_boxes[valid] = fg_boxes
+  positions, done = place_many(sides, padded_boxes, counts,
+                                       config.canvas, config.max_overlap,
+                                       batches)
+  digit = np.where(valid, first, -1)  # position in the chunk's digits
+  for j in np.flatnonzero(~done):  # rare: replay this example's stream
+    rng = example_stream(config.seed, split, start + j)
+    digit_sides(counts[j], config.min_scale, config.max_scale, rng)
+    mine = first[j, :counts[j]]
+    placed, kept = place(sides[j, :counts[j]], fg_boxes[mine],
+                                 config.canvas, config.max_overlap, rng)
+    digit[j] = -1
+    digit[j, :kept.sum()] = mine[kept]
+    positions[j, :kept.sum()] = placed
+  is_kept = digit >= 0  # kept digits come first in each row
+  kept_counts = is_kept.sum(axis=1)
+  kept_digits = digit[is_kept]
+  digit_labels = labels[indices[kept_digits]]
+  kept_rows = [row[:count] for row, count in zip(digit.tolist(), kept_counts)]
+  kept_cells = [[cells[d] for d in row] for row in kept_rows]
+  images_out, owners, class_masks = compose(
+      kept_cells, [[masks[d] for d in row] for row in kept_rows],
+      np.split(digit_labels, np.cumsum(kept_counts)[:-1]), positions,
+      config.canvas)
+  owned = geometry.normalized_boxes(
+      owned_boxes(owners, kept_cells, positions,
+                          kept_counts).reshape(-1, 4),
+      *config.canvas).reshape(num, -1, 4)
+  kept_sides = np.array([cells[d].shape[0] for d in kept_digits], np.float64)
+  objects = {
+      "bbox": owned[is_kept[:, :owned.shape[1]]], "label": digit_labels,
+      "index": indices[kept_digits],
+      "position": positions[is_kept].astype(np.int32),
+      "scale": (kept_sides / CELL_SIDE).astype(np.float32),
+  }
+  return records.chunk_examples(start, images_out, class_masks, owners, objects,
+                   kept_counts)
