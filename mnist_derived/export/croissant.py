@@ -87,16 +87,11 @@ def _fields(mlc, tfds_features, split):
   return fields
 
 
-def metadata(builder, folder):
-  """The Croissant JSON-LD (a dict) of the Parquet export in `folder`."""
-  mlc = _mlcroissant()
-  import mnist_derived  # pylint: disable=g-import-not-at-top
-  config = builder.builder_config
-  source = sources.SOURCES[config.source]
-  folder = pathlib.Path(folder)
-  shards = sorted((folder / "data").glob("*.parquet"))
+def _distribution(mlc, folder):
+  """(FileObjects and FileSets of the export's Parquet shards, split names)."""
+  shards = sorted((pathlib.Path(folder) / "data").glob("*.parquet"))
   split_names = sorted({shard.name.split("-")[0] for shard in shards})
-  distribution = [
+  files = [
       mlc.FileObject(
           id=f"parquet/{shard.name}", name=shard.name,
           content_url=f"data/{shard.name}",
@@ -111,37 +106,18 @@ def metadata(builder, folder):
           includes=[f"data/{split}-*.parquet"])
       for split in split_names
   ]
-  record_sets = [
-      mlc.RecordSet(id=split, name=split,
-                    description=f"The {split} split, one record per example",
-                    fields=_fields(mlc, builder.info.features, split))
-      for split in split_names
-  ]
-  checksums = _source_checksums(builder, source)
-  name = f"{builder.name}/{config.name}"
-  meta = mlc.Metadata(
-      name=name.replace("/", "_"),
-      description=(f"{config.description} Version {builder.version}, built by"
-                   f" mnist-derived {mnist_derived.__version__} from"
-                   f" {source.name} ({source.homepage}).\n\n"
-                   + reading.card_text(builder)),
-      url=source.homepage,
-      version=str(builder.version),
-      license=[source.license],
-      cite_as=reading.citations(builder),
-      creators=[mlc.Organization(name=f"mnist-derived"
-                                 f" {mnist_derived.__version__}")],
-      date_published=_build_time(builder),
-      keywords=["mnist-derived", builder.name, source.name, "MNIST"],
-      distribution=distribution,
-      record_sets=record_sets,
+  return files, split_names
+
+
+def _responsible_ai(source, name, version, checksums, package):
+  """The Croissant RAI fields, as mlcroissant.Metadata's arguments."""
+  return dict(
       data_collection=(
           f"No new data was collected. Every example is computed"
           f" deterministically from the {source.name} IDX files (the source"
-          f" files' SHA-256: {checksums}) by mnist-derived"
-          f" {mnist_derived.__version__}, `{name}` version {builder.version};"
-          " the same version and config give the same values on any"
-          " machine."),
+          f" files' SHA-256: {checksums}) by {package}, `{name}` version"
+          f" {version}; the same version and config give the same values on"
+          " any machine."),
       data_collection_type=["Derived from an existing dataset"],
       data_preprocessing_protocol=[
           "Foreground masks: per-image TSS (Otsu) threshold, foreground where"
@@ -150,7 +126,7 @@ def metadata(builder, folder):
       data_annotation_protocol=[
           "No human annotation: every label is the source's class label and"
           " every mask, box and circle is computed from the pixels."],
-      machine_annotation_tools=[f"mnist-derived {mnist_derived.__version__}"],
+      machine_annotation_tools=[package],
       data_biases=[
           f"Inherits {source.name}'s biases: its writers or items, its"
           " centring, size normalisation and anti-aliasing; the class"
@@ -169,15 +145,49 @@ def metadata(builder, folder):
           "None: images of handwritten digits or of catalogue items, with no"
           " information about the people who wrote or photographed them."],
   )
-  document = meta.to_json()
-  # Provenance in plain schema.org terms: the source and this package.
-  document["isBasedOn"] = {
+
+
+def _is_based_on(source, checksums):
+  """Provenance in plain schema.org terms: the source and its files."""
+  return {
       "@type": "sc:Dataset", "name": source.name, "url": source.homepage,
       "license": source.license, "distribution": [
           {"@type": "cr:FileObject", "name": f, "sha256": digest,
            "contentUrl": source.url + f}
           for f, digest in checksums.items()],
   }
+
+
+def metadata(builder, folder):
+  """The Croissant JSON-LD (a dict) of the Parquet export in `folder`."""
+  mlc = _mlcroissant()
+  import mnist_derived  # pylint: disable=g-import-not-at-top
+  package = f"mnist-derived {mnist_derived.__version__}"
+  config = builder.builder_config
+  source = sources.SOURCES[config.source]
+  distribution, split_names = _distribution(mlc, folder)
+  record_sets = [
+      mlc.RecordSet(id=split, name=split,
+                    description=f"The {split} split, one record per example",
+                    fields=_fields(mlc, builder.info.features, split))
+      for split in split_names
+  ]
+  checksums = _source_checksums(builder, source)
+  name = f"{builder.name}/{config.name}"
+  meta = mlc.Metadata(
+      name=name.replace("/", "_"),
+      description=(f"{config.description} Version {builder.version}, built by"
+                   f" {package} from {source.name} ({source.homepage}).\n\n"
+                   + reading.card_text(builder)),
+      url=source.homepage, version=str(builder.version),
+      license=[source.license], cite_as=reading.citations(builder),
+      creators=[mlc.Organization(name=package)],
+      date_published=_build_time(builder),
+      keywords=["mnist-derived", builder.name, source.name, "MNIST"],
+      distribution=distribution, record_sets=record_sets,
+      **_responsible_ai(source, name, builder.version, checksums, package))
+  document = meta.to_json()
+  document["isBasedOn"] = _is_based_on(source, checksums)
   return document
 
 
