@@ -40,9 +40,9 @@ def object_boxes(cell_boxes, grid_rows, grid_cols):
 def grid_examples(config, split, images, labels, start, stop):
   """Examples [start, stop) of a grid config: [(index, example)]."""
   pool = streams.source_pool(len(images), config.seed, split,
-                     config.validation_fraction)
-  indices = streams.draw_source_indices(pool, config.cells, config.seed, split,
-                                start, stop)
+                             config.validation_fraction)
+  indices = streams.draw_source_indices(pool, config.cells, config.seed,
+                                        split, start, stop)
   cells = images[indices]
   cell_labels = labels[indices]
   # Each cell's TSS mask, made from the chunk's own cells, so a chunk needs

@@ -64,7 +64,7 @@ def pair_draws(seed, split, index, first, pool, labels, canvas):
 def pair_examples(config, split, images, labels, start, stop):
   """Examples [start, stop) of a pair config: [(index, example)]."""
   pool = streams.source_pool(len(images), config.seed, split,
-                     config.validation_fraction)
+                             config.validation_fraction)
   check_classes(config.name, split, pool, labels)
   firsts = streams.draw_from_stream(pool, config.seed, split, start, stop)
   draws = [pair_draws(config.seed, split, start + j, int(first), pool,
@@ -75,7 +75,8 @@ def pair_examples(config, split, images, labels, start, stop):
   positions = np.array([p for _, p in draws], np.int64).reshape(-1, 2, 2)
   cells = images[indices]
   foreground = geometry.foreground_masks(
-      cells.reshape(-1, scatter.CELL_SIDE, scatter.CELL_SIDE)).reshape(cells.shape)
+      cells.reshape(-1, scatter.CELL_SIDE, scatter.CELL_SIDE)
+  ).reshape(cells.shape)
   digit_labels = labels[indices]
   counts = np.full(len(indices), 2)
   mosaics, owners, class_masks = scatter.compose(

@@ -280,57 +280,51 @@ def _scaled_cells(images, sides):
   return cells, masks, boxes
 
 
-def scatter_examples(config, split, images, labels, start, stop):
-  """Examples [start, stop) of a scatter config: [(index, example)].
+def _first_draws(config, split, start, counts, depth):
+  """(raw side words (E, D), first candidate batches (E, D, 2 CANDIDATES)).
 
-  Example i takes the digits at positions offsets[i]..offsets[i+1] of the
-  split's draw stream, and its sides and positions from a stream keyed by
-  (seed, split, i); so it depends only on (seed, split, i). Placement and
-  drawing run for the whole chunk at once (`place_many`,
-  `compose`); an example where some digit needs a second batch
-  of candidates is placed one digit at a time (`place`), with the
-  same result as if all were.
+  Each example's stream gives its sides (`digit_sides`: count words, or
+  none when the scale is fixed), then each digit's first batch of
+  candidates: one read per example, as if read in turn.
   """
-  pool = streams.source_pool(len(images), config.seed, split,
-                     config.validation_fraction)
-  offsets = scatter_offsets(config, split)
-  indices = streams.draw_from_stream(pool, config.seed, split, offsets[start],
-                             offsets[stop])
-  counts = np.diff(offsets[start:stop + 1])
-  num, depth = stop - start, max(int(counts.max(initial=0)), 1)
-  first = (offsets[start:stop] - offsets[start])[:, None] + np.arange(depth)
-  valid = np.arange(depth)[None, :] < counts[:, None]
-  # Each example's stream gives its sides (`digit_sides`: count
-  # words, or none when the scale is fixed), then each digit's first batch
-  # of candidates: one read per example, as if read in turn.
   low, high = side_range(config.min_scale, config.max_scale)
   side_words = int(low != high)
-  side_raw = np.zeros((num, depth), np.uint64)
-  batches = np.zeros((num, depth, 2 * CANDIDATES), np.uint64)
+  side_raw = np.zeros((len(counts), depth), np.uint64)
+  batches = np.zeros((len(counts), depth, 2 * CANDIDATES), np.uint64)
   for j, count in enumerate(counts.tolist()):
     if count:  # an empty canvas reads nothing
       raw = example_stream(config.seed, split, start + j).random_raw(
           count * (side_words + 2 * CANDIDATES))
       side_raw[j, :count * side_words] = raw[:count * side_words]
       batches[j, :count] = raw[count * side_words:].reshape(count, -1)
-  sides = np.where(valid, uniform_integers(side_raw, low, high),
-                   CELL_SIDE)
-  cells, masks, fg_boxes = _scaled_cells(images[indices], sides[valid])
-  padded_boxes = np.zeros((num, depth, 4), np.int64)
+  return side_raw, batches
+
+
+def _place_chunk(config, split, start, sides, fg_boxes, first, counts,
+                 batches):
+  """(digit (E, D): each kept digit's position in the chunk's digits, -1
+  past the kept ones; positions (E, D, 2)), all examples placed at once,
+  those needing more candidates replayed one digit at a time."""
+  valid = np.arange(sides.shape[1])[None, :] < counts[:, None]
+  padded_boxes = np.zeros(sides.shape + (4,), np.int64)
   padded_boxes[valid] = fg_boxes
-  positions, done = place_many(sides, padded_boxes, counts,
-                                       config.canvas, config.max_overlap,
-                                       batches)
-  digit = np.where(valid, first, -1)  # position in the chunk's digits
+  positions, done = place_many(sides, padded_boxes, counts, config.canvas,
+                               config.max_overlap, batches)
+  digit = np.where(valid, first, -1)
   for j in np.flatnonzero(~done):  # rare: replay this example's stream
     rng = example_stream(config.seed, split, start + j)
     digit_sides(counts[j], config.min_scale, config.max_scale, rng)
     mine = first[j, :counts[j]]
-    placed, kept = place(sides[j, :counts[j]], fg_boxes[mine],
-                                 config.canvas, config.max_overlap, rng)
+    placed, kept = place(sides[j, :counts[j]], fg_boxes[mine], config.canvas,
+                         config.max_overlap, rng)
     digit[j] = -1
     digit[j, :kept.sum()] = mine[kept]
     positions[j, :kept.sum()] = placed
+  return digit, positions
+
+
+def _drawn(config, start, digit, positions, cells, masks, indices, labels):
+  """The chunk's examples from its placed digits (`compose`, boxes)."""
   is_kept = digit >= 0  # kept digits come first in each row
   kept_counts = is_kept.sum(axis=1)
   kept_digits = digit[is_kept]
@@ -342,9 +336,8 @@ def scatter_examples(config, split, images, labels, start, stop):
       np.split(digit_labels, np.cumsum(kept_counts)[:-1]), positions,
       config.canvas)
   owned = geometry.normalized_boxes(
-      owned_boxes(owners, kept_cells, positions,
-                          kept_counts).reshape(-1, 4),
-      *config.canvas).reshape(num, -1, 4)
+      owned_boxes(owners, kept_cells, positions, kept_counts).reshape(-1, 4),
+      *config.canvas).reshape(len(digit), -1, 4)
   kept_sides = np.array([cells[d].shape[0] for d in kept_digits], np.float64)
   objects = {
       "bbox": owned[is_kept[:, :owned.shape[1]]], "label": digit_labels,
@@ -352,5 +345,34 @@ def scatter_examples(config, split, images, labels, start, stop):
       "position": positions[is_kept].astype(np.int32),
       "scale": (kept_sides / CELL_SIDE).astype(np.float32),
   }
-  return records.chunk_examples(start, images_out, class_masks, owners, objects,
-                   kept_counts)
+  return records.chunk_examples(start, images_out, class_masks, owners,
+                                objects, kept_counts)
+
+
+def scatter_examples(config, split, images, labels, start, stop):
+  """Examples [start, stop) of a scatter config: [(index, example)].
+
+  Example i takes the digits at positions offsets[i]..offsets[i+1] of the
+  split's draw stream, and its sides and positions from a stream keyed by
+  (seed, split, i); so it depends only on (seed, split, i). Placement and
+  drawing run for the whole chunk at once (`place_many`, `compose`); an
+  example where some digit needs a second batch of candidates is placed one
+  digit at a time (`place`), with the same result as if all were.
+  """
+  pool = streams.source_pool(len(images), config.seed, split,
+                             config.validation_fraction)
+  offsets = scatter_offsets(config, split)
+  indices = streams.draw_from_stream(pool, config.seed, split, offsets[start],
+                                     offsets[stop])
+  counts = np.diff(offsets[start:stop + 1])
+  depth = max(int(counts.max(initial=0)), 1)
+  first = (offsets[start:stop] - offsets[start])[:, None] + np.arange(depth)
+  valid = np.arange(depth)[None, :] < counts[:, None]
+  side_raw, batches = _first_draws(config, split, start, counts, depth)
+  low, high = side_range(config.min_scale, config.max_scale)
+  sides = np.where(valid, uniform_integers(side_raw, low, high), CELL_SIDE)
+  cells, masks, fg_boxes = _scaled_cells(images[indices], sides[valid])
+  digit, positions = _place_chunk(config, split, start, sides, fg_boxes,
+                                  first, counts, batches)
+  return _drawn(config, start, digit, positions, cells, masks, indices,
+                labels)
