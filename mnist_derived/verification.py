@@ -23,6 +23,7 @@ class SplitReport:
   split: str
   fingerprint: str = None  # None where the split could not be read whole
   problems: list = dataclasses.field(default_factory=list)
+  count: int = 0  # examples read
 
 
 def value_problems(example, specs):

@@ -49,12 +49,11 @@ def _contingency(true_ids, pred_ids):
   return true_values, pred_values, counts.reshape(len(true_values), -1)
 
 
-def adjusted_rand_index(true_ids, pred_ids):
-  """ARI of two labellings of the same samples, scikit-learn's way (pair
-  counts as Python ints: exact for any image size)."""
-  n = len(true_ids)
-  _, _, table = _contingency(true_ids, pred_ids)
+def _ari(table):
+  """ARI of a contingency table, scikit-learn's way (pair counts as Python
+  ints: exact for any image size)."""
   table = table.astype(np.int64)
+  n = int(table.sum())
   squares = int((table ** 2).sum())
   same_pred = int((table @ table.sum(axis=0)).sum()) - squares
   same_true = int((table.T @ table.sum(axis=1)).sum()) - squares
@@ -67,9 +66,14 @@ def adjusted_rand_index(true_ids, pred_ids):
       + (both + same_pred) * (same_pred + neither)))
 
 
-def object_ious(true_map, pred_map):
-  """(true ids, pred ids, IoU[t, p]) of the objects of one image."""
-  true_ids, pred_ids, inter = _contingency(true_map.ravel(), pred_map.ravel())
+def adjusted_rand_index(true_ids, pred_ids):
+  """ARI of two labellings of the same samples."""
+  return _ari(_contingency(true_ids, pred_ids)[2])
+
+
+def _object_ious(true_ids, pred_ids, inter):
+  """(true object ids, predicted object ids, IoU[t, p]) of one image's
+  contingency table (background rows and columns dropped)."""
   true_area, pred_area = inter.sum(axis=1), inter.sum(axis=0)
   keep_t, keep_p = true_ids > 0, pred_ids > 0
   inter = inter[keep_t][:, keep_p]
@@ -137,16 +141,18 @@ def instance_scores(pred_instances, true_instances, true_labels, num_digits,
   agnostic, classed = _Panoptic(1), _Panoptic(num_classes)
   fg_ari, ari, best, counts = [], [], [], []
   for i, (pred, true) in enumerate(zip(pred_instances, true_instances)):
-    true_ids, pred_ids, ious = object_ious(true, pred)
+    # One count of (true id, predicted id) pixels per image serves every
+    # score: the truth's foreground is its rows of a nonzero id.
+    table = _contingency(true.ravel(), pred.ravel())
+    true_ids, pred_ids, ious = _object_ious(*table)
     agnostic.add(ious, np.zeros(len(true_ids), np.int64),
                  np.zeros(len(pred_ids), np.int64))
     if pred_masks is not None:
       classed.add(ious, np.asarray(true_labels[i])[true_ids - 1],
                   object_classes(pred, pred_masks[i], pred_ids))
-    foreground = true > 0
-    if foreground.any():
-      fg_ari.append(adjusted_rand_index(true[foreground], pred[foreground]))
-    ari.append(adjusted_rand_index(true.ravel(), pred.ravel()))
+    if len(true_ids):
+      fg_ari.append(_ari(table[2][table[0] > 0]))
+    ari.append(_ari(table[2]))
     best.extend(ious.max(axis=1) if ious.shape[1] else np.zeros(len(true_ids)))
     counts.append(len(pred_ids) == num_digits[i])
   scores = {**agnostic.scores("agnostic_"),
