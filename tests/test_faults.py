@@ -224,7 +224,11 @@ def test_a_built_dataset_in_a_read_only_folder_still_reads(dummy_data_dir,
   with mounts.read_only(tmp_path / "data", tmp_path / "ro") as folder:
     proc = _run(_build("mnist_fg/mnist", folder), check=0)
     assert "already built" in proc.stdout
-    _run([MNIST_DERIVED, "verify", "mnist_fg/mnist", "--data_dir", folder])
+    # Read whole from the read-only mount (dummy data: not the published).
+    verify = _run([MNIST_DERIVED, "verify", "mnist_fg/mnist", "--data_dir",
+                   folder], check=1)
+    assert [line.split()[3:5] for line in verify.stdout.splitlines()] == [
+        ["DIFFERS", "from"]] * 2, verify.stdout
 
 
 # --- two builds at once -----------------------------------------------------
@@ -256,7 +260,8 @@ def test_a_second_build_waits_for_the_first_and_reports_it(tool, tmp_path):
                             f"{SLOW_VERSION}.lock); waiting for it")
   assert not list(data.glob(".*.lock")), "the lock outlived the builds"
   assert _leftovers(data) == [SLOW_VERSION]
-  _run([*command("verify", SLOW), "--data_dir", str(data)])
+  verify = _run([*command("verify", SLOW), "--data_dir", str(data)], check=0)
+  assert verify.stdout.count("read whole (no fingerprint published)") == 3
   assert tfds.builder(SLOW, data_dir=data).is_prepared()
 
 
