@@ -17,6 +17,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from mnist_derived import decoding
+from mnist_derived.cli import process
 import tests.builder_testing  # noqa: F401  pylint: disable=unused-import (registers mnist_mosaic_slow)
 from tests import mounts
 from tests.commands import MNIST_DERIVED
@@ -420,10 +421,15 @@ def test_an_interrupted_score_writes_nothing(dummy_data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_terminated_training_run_leaves_no_model(dummy_data_dir, tmp_path):
+@pytest.mark.parametrize("caught", [False, True], ids=["raised", "caught"])
+def test_a_terminated_training_run_leaves_no_model(dummy_data_dir, tmp_path,
+                                                   caught):
+  # caught: the handler's exception is caught and printed where it lands,
+  # as TensorFlow's C++ callbacks may do; the run must stop all the same.
   out = tmp_path / "run"
   train = _start([MNIST_DERIVED, "train", "fg", "--out", str(out), "--epochs",
-                  "50", "--quiet", "--data_dir", str(dummy_data_dir)])
+                  "50", "--quiet", "--data_dir", str(dummy_data_dir)],
+                 python_path=REPO / "tests" / "swallowing" if caught else None)
   _wait_for(lambda: (out / "log.csv").exists(), train, timeout=300)
   train.send_signal(signal.SIGTERM)
   _, err = train.communicate(timeout=120)
@@ -431,6 +437,34 @@ def test_a_terminated_training_run_leaves_no_model(dummy_data_dir, tmp_path):
   assert err.strip().splitlines()[-1] == "terminated"
   assert "Traceback" not in err
   assert not list(out.glob("*.keras")) and not list(out.glob(".*partial*"))
+
+
+@pytest.fixture
+def termination_handled(monkeypatch):
+  monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+  monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+  previous = signal.getsignal(signal.SIGTERM)
+  process.terminate_cleanly()
+  yield
+  process.terminate_cleanly()  # forgets the SIGTERM of the test
+  signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_caught_termination_stays_quiet_and_is_raised_again(
+    termination_handled, capsys):
+  del termination_handled
+  process.raise_if_terminated()  # nothing has arrived yet
+  try:
+    signal.raise_signal(signal.SIGTERM)
+    time.sleep(1)
+  except process.Terminated as caught:  # as foreign code would catch it
+    wrapped = SystemError("returned a result with an exception set")
+    wrapped.__cause__ = caught
+    sys.excepthook(SystemError, wrapped, None)
+  sys.excepthook(ValueError, ValueError("a real error"), None)
+  assert capsys.readouterr().err.strip() == "ValueError: a real error"
+  with pytest.raises(process.Terminated):
+    process.raise_if_terminated()
 
 
 @pytest.mark.slow

@@ -190,8 +190,10 @@ def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
 def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
           limit=None, learning_rate=None, results=None, verbose=1,
           command=None, dataset=None, input_pipeline="tfds", overwrite=False,
-          manual_dir=None):
+          manual_dir=None, callbacks=()):
   """Trains, saves and scores one task's model; returns its test metrics.
+
+  callbacks: Keras callbacks to add to the run's own.
 
   input_pipeline: "tfds" (tfds.load, tf.data) or "data_source"
   (tfds.data_source of an array_record build, read by index).
@@ -235,6 +237,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   compile_model(task, model, steps, settings["epochs"],
                 settings["learning_rate"])
   callbacks = [
+      *callbacks,
       # Two states: a kill while one is written leaves the other to resume
       # from (one corrupt h5 file would otherwise stop every resume).
       keras.callbacks.BackupAndRestore(str(out / BACKUP_DIR),

@@ -58,7 +58,9 @@ def main(argv=None):
     with _outputs_checked(args):
       if not getattr(args, "starts_tensorflow_itself", False):
         process.start_tensorflow()
-      return args.run(args) or 0
+      status = args.run(args) or 0
+      process.raise_if_terminated()
+      return status
 
 
 def _outputs_checked(args):

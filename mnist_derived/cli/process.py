@@ -23,14 +23,52 @@ class Terminated(BaseException):
   BaseException, like KeyboardInterrupt, so no `except Exception` keeps it."""
 
 
+# Set once SIGTERM arrives. The handler's exception can land inside a
+# callback from C++ (TensorFlow's), which prints it and carries on: the
+# flag lets the command raise it again where Python code runs.
+_terminated = []
+
+
 def _raise_terminated(signum, frame):
   del signum, frame
+  _terminated.append(True)
   raise Terminated()
 
 
+def raise_if_terminated():
+  """Raises Terminated if SIGTERM arrived and its exception was swallowed."""
+  if _terminated:
+    raise Terminated()
+
+
+def _caused_by_termination(error):
+  while error is not None:
+    if isinstance(error, Terminated):
+      return True
+    error = error.__cause__ or error.__context__
+  return False
+
+
+def _hold_back_termination(hook_name, error_of):
+  hook = getattr(sys, hook_name)
+  if getattr(hook, "holds_back_termination", False):
+    return
+  def quiet(*args):
+    if not _caused_by_termination(error_of(*args)):
+      hook(*args)
+  quiet.holds_back_termination = True
+  setattr(sys, hook_name, quiet)
+
+
 def terminate_cleanly():
-  """SIGTERM from now on unwinds the command like Ctrl-C does."""
+  """SIGTERM from now on unwinds the command like Ctrl-C does; the
+  traceback of a Terminated that foreign code caught and printed is held
+  back (the command still stops, with raise_if_terminated)."""
+  _terminated.clear()
   signal.signal(signal.SIGTERM, _raise_terminated)
+  _hold_back_termination("excepthook", lambda kind, error, traceback: error)
+  _hold_back_termination("unraisablehook",
+                         lambda unraisable: unraisable.exc_value)
 
 
 def import_tensorflow_quietly():

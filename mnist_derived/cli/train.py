@@ -9,6 +9,7 @@ import shlex
 import sys
 
 from mnist_derived.cli import options
+from mnist_derived.cli import process
 
 # The names of training.tasks.TASKS, which imports TensorFlow: `--help` and
 # a missing TensorFlow are answered without it (tests check the two agree).
@@ -104,9 +105,18 @@ def _train(args):
       learning_rate=args.learning_rate, results=args.results,
       verbose=2 if args.quiet else 1, dataset=args.dataset,
       input_pipeline=args.input, overwrite=args.overwrite,
-      manual_dir=args.manual_dir,
+      manual_dir=args.manual_dir, callbacks=[_stop_when_terminated()],
       command=shlex.join(["mnist-derived", *sys.argv[1:]]))
   print(json.dumps(report, indent=2, sort_keys=True))
+
+
+def _stop_when_terminated():
+  """Stops the fit at the next batch once SIGTERM has arrived, if its
+  exception landed in TensorFlow's C++ and was dropped there."""
+  import keras  # pylint: disable=g-import-not-at-top
+  return keras.callbacks.LambdaCallback(
+      on_train_batch_end=lambda batch, logs: process.raise_if_terminated(),
+      on_epoch_end=lambda epoch, logs: process.raise_if_terminated())
 
 
 def _evaluate(args):
