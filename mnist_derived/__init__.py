@@ -11,6 +11,7 @@ the predictions scorer, ``export/`` Parquet, COCO and Croissant,
 ``loaders.py`` PyTorch and grain, ``show.py`` montages.
 """
 
+from mnist_derived import datasets  # noqa: F401  (registers every folder's builder)
 from mnist_derived.datasets.mnist_circles import mnist_circles_dataset_builder
 from mnist_derived.datasets.mnist_fg import mnist_fg_dataset_builder
 from mnist_derived.datasets.mnist_mosaic import configs as mosaic_configs

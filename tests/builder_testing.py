@@ -5,11 +5,19 @@ import dataclasses
 import subprocess
 import sys
 
+from etils import epath
+
 from mnist_derived import MnistMosaic
+from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder
 from mnist_derived.core import idx
 from mnist_derived.core import sources
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
+
+# TFDS reads a builder's card, citations and tags in its pkg_dir_path and its
+# checksums beside its code_path: a builder defined outside its dataset's
+# folder names both.
+MNIST_MOSAIC_CODE = epath.Path(mnist_mosaic_dataset_builder.__file__)
 
 
 def dummy_split_sizes(source=sources.DEFAULT_SOURCE):
@@ -27,6 +35,7 @@ class TinyMosaic(MnistMosaic):
   quarter of the dummy train digits: a tenth, two digits, is one class)."""
 
   name = "mnist_mosaic_tiny"
+  code_path, pkg_dir_path = MNIST_MOSAIC_CODE, MNIST_MOSAIC_CODE.parent
   BUILDER_CONFIGS = [
       dataclasses.replace(MnistMosaic.builder_configs[name], num_train=40,
                           num_validation=6, num_test=12, **extra)
@@ -41,6 +50,7 @@ class SlowMosaic(MnistMosaic):
   fills)."""
 
   name = "mnist_mosaic_slow"
+  code_path, pkg_dir_path = MNIST_MOSAIC_CODE, MNIST_MOSAIC_CODE.parent
   BUILDER_CONFIGS = [
       dataclasses.replace(MnistMosaic.builder_configs["2x2"], num_train=16000,
                           num_validation=6, num_test=2000)]

@@ -2,7 +2,6 @@
 
 import csv
 
-import matplotlib.patches
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
@@ -52,44 +51,59 @@ def curves_figure(rows, title=""):
   return fig
 
 
-def prediction_grid(task_name, model, batch, path, info):
-  """Draws a batch of examples with truth and prediction overlaid."""
-  images = np.asarray(batch["image"])[..., 0]
-  preds = model.predict_on_batch(batch["image"])
-  if task_name == "mosaic":
-    _mosaic_grid(images, np.asarray(batch["mask"])[..., 0],
-                 np.argmax(preds, axis=-1), path,
-                 info.features["mask"].names)
-    return
-  count = len(images)
-  fig, axes = plt.subplots(1, count, figsize=(1.6 * count, 2.0), squeeze=False)
-  axes = axes[0]
-  for i, ax in enumerate(axes):
-    ax.imshow(images[i], cmap="gray")
-    if task_name == "fg":
-      true = np.asarray(batch["mask"])[i, ..., 0] > 0
-      pred = preds[i, ..., 0] > 0.5
-      ax.imshow(_error_overlay(true, pred))
-      score = metrics.foreground_scores(pred[None], true[None])
-      ax.set_title(f"J={score['mean_image_jaccard']:.3f}", fontsize=7)
-    else:
-      true = np.asarray(batch["circle"])[i]
-      pred = metrics.circles_from_normalized(preds["circle"][i:i + 1])[0]
-      for (cx, cy, r), colour, style in [(true, "lime", "-"),
-                                         (pred, "red", "--")]:
-        ax.add_patch(plt.Circle((cx, cy), r, fill=False, color=colour,
-                                linestyle=style, linewidth=1.0))
-      label = int(np.argmax(preds["label"][i]))
-      ax.set_title(f"{label} (true {np.asarray(batch['label'])[i]})", fontsize=7)
-      ax.set_xlim(-8, 35)
-      ax.set_ylim(35, -8)
-    ax.axis("off")
-  fig.suptitle("fg: both green, prediction only red, truth only blue"
-               if task_name == "fg" else
-               "truth: green solid, prediction: red dashed", fontsize=8)
-  fig.tight_layout()
+def prediction_grid(task, model, batch, path, info):
+  """Saves a batch of examples with truth and prediction overlaid, drawn by
+  the task's `figure`."""
+  outputs = model.predict_on_batch(batch["image"])
+  fig = task.figure(np.asarray(batch["image"])[..., 0], batch, outputs, info)
   files.save_figure(fig, path, dpi=80)
   plt.close(fig)
+
+
+def _panel_row(count):
+  fig, axes = plt.subplots(1, count, figsize=(1.6 * count, 2.0), squeeze=False)
+  for ax in axes[0]:
+    ax.axis("off")
+  return fig, axes[0]
+
+
+def fg_figure(images, batch, outputs, info):
+  """Each image with its pixels coloured by agreement, its Jaccard above."""
+  del info
+  fig, axes = _panel_row(len(images))
+  for i, ax in enumerate(axes):
+    true = np.asarray(batch["mask"])[i, ..., 0] > 0
+    pred = outputs[i, ..., 0] > 0.5
+    ax.imshow(images[i], cmap="gray")
+    ax.imshow(_error_overlay(true, pred))
+    score = metrics.foreground_scores(pred[None], true[None])
+    ax.set_title(f"J={score['mean_image_jaccard']:.3f}", fontsize=7)
+  fig.suptitle("fg: both green, prediction only red, truth only blue",
+               fontsize=8)
+  fig.tight_layout()
+  return fig
+
+
+def circles_figure(images, batch, outputs, info):
+  """Each image with its true (solid) and predicted (dashed) circle, the
+  predicted label above."""
+  del info
+  fig, axes = _panel_row(len(images))
+  for i, ax in enumerate(axes):
+    ax.imshow(images[i], cmap="gray")
+    true = np.asarray(batch["circle"])[i]
+    pred = metrics.circles_from_normalized(outputs["circle"][i:i + 1])[0]
+    for (cx, cy, r), colour, style in [(true, "lime", "-"),
+                                       (pred, "red", "--")]:
+      ax.add_patch(plt.Circle((cx, cy), r, fill=False, color=colour,
+                              linestyle=style, linewidth=1.0))
+    label = int(np.argmax(outputs["label"][i]))
+    ax.set_title(f"{label} (true {np.asarray(batch['label'])[i]})", fontsize=7)
+    ax.set_xlim(-8, 35)
+    ax.set_ylim(35, -8)
+  fig.suptitle("truth: green solid, prediction: red dashed", fontsize=8)
+  fig.tight_layout()
+  return fig
 
 
 def _error_overlay(true, pred):
@@ -101,7 +115,11 @@ def _error_overlay(true, pred):
   return rgba
 
 
-def _mosaic_grid(images, true, pred, path, class_names):
+def mosaic_figure(images, batch, outputs, info):
+  """Up to four images, each above its true and predicted class masks."""
+  class_names = info.features["mask"].names
+  true = np.asarray(batch["mask"])[..., 0]
+  pred = np.argmax(outputs, axis=-1)
   colours = show.class_colours(len(class_names))
   count = min(4, len(images))
   fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 6.2), squeeze=False)
@@ -114,5 +132,4 @@ def _mosaic_grid(images, true, pred, path, class_names):
       axes[row][i].axis("off")
   fig.tight_layout(rect=(0, 0.1, 1, 1))
   show.class_legend(fig, class_names, colours)
-  files.save_figure(fig, path, dpi=80)
-  plt.close(fig)
+  return fig

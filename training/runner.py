@@ -279,7 +279,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   return report
 
 
-def check_model_fits(model, model_path, task_name, info):
+def check_model_fits(model, model_path, task, info):
   """InputError when a saved model cannot take or answer this dataset."""
   want = tuple(info.features["image"].shape)
   if tuple(model.input_shape[1:]) != want:
@@ -287,11 +287,11 @@ def check_model_fits(model, model_path, task_name, info):
         f"{model_path}: the model takes inputs of shape"
         f" {tuple(model.input_shape[1:])}, but {info.full_name} has images of"
         f" shape {want}: it was trained for another task or dataset")
-  two_heads = isinstance(model.output, dict) or len(model.outputs) > 1
-  if two_heads != (task_name == "circles"):
+  heads = len(task.loss) if isinstance(task.loss, dict) else 1
+  if len(model.outputs) != heads:
     raise errors.InputError(
         f"{model_path}: the model has {len(model.outputs)} output(s), which"
-        f" does not fit the {task_name} task")
+        f" does not fit the {task.name} task")
 
 
 def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
@@ -309,7 +309,7 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
   dataset = dataset or task.dataset
   builder = _built(dataset, data_dir, manual_dir)
   model = keras.saving.load_model(model_path, safe_mode=True)
-  check_model_fits(model, model_path, task_name, builder.info)
+  check_model_fits(model, model_path, task, builder.info)
   predictions, truth = {}, {}
   for batch in data.scoring_pipeline(dataset, split, EVAL_BATCH, data_dir,
                                      limit):
@@ -334,7 +334,7 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
     first_examples = next(iter(data.scoring_pipeline(
         dataset, split, PREDICTION_FIGURE_EXAMPLES, data_dir,
         limit=PREDICTION_FIGURE_EXAMPLES)))
-    figures.prediction_grid(task_name, model, first_examples,
+    figures.prediction_grid(task, model, first_examples,
                             out / f"predictions-{split}.png",
                             builder.info)
   if results is not None:

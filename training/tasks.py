@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_derived.evaluation import metrics
+from training import figures
 from training import models
 
 
@@ -23,11 +24,13 @@ class Task:
   dataset: str  # tfds name/config
   get_model: Callable  # dataset features -> keras.Model
   inputs_targets: Callable  # example dict -> (model input, targets)
-  loss: object
+  loss: object  # {head name: loss} for a model of named heads
   train_metrics: object
   # model outputs of a batch -> the arrays of a predictions file
   predictions: Callable
   truth: tuple  # features the scores compare against
+  # (images, batch, model outputs, DatasetInfo) -> a Figure of predictions
+  figure: Callable
   epochs: int
   batch_size: int
   learning_rate: float
@@ -68,6 +71,7 @@ TASKS = {
                 target_class_ids=[1], threshold=0.5, name="fg_iou")],
             predictions=_fg_predictions,
             truth=("mask",),
+            figure=figures.fg_figure,
             epochs=14, batch_size=64, learning_rate=3e-3,
         ),
         Task(
@@ -84,6 +88,7 @@ TASKS = {
             train_metrics={"label": ["accuracy"], "circle": ["mae"]},
             predictions=_circles_predictions,
             truth=("label", "circle"),
+            figure=figures.circles_figure,
             epochs=12, batch_size=64, learning_rate=2e-3,
         ),
         Task(
@@ -96,6 +101,7 @@ TASKS = {
             train_metrics=["accuracy"],
             predictions=_mosaic_predictions,
             truth=("mask",),
+            figure=figures.mosaic_figure,
             epochs=3, batch_size=32, learning_rate=2e-3,
             train_split="train", validation_split="validation",
         ),

@@ -5,6 +5,7 @@ import importlib
 import json
 
 from mnist_derived import builds
+from mnist_derived import declarations
 from mnist_derived.cli import options
 from mnist_derived.core import storage
 
@@ -33,6 +34,7 @@ def run(args):
   # Each format imports only its own libraries.
   module = importlib.import_module(f"mnist_derived.export.{args.format}")
   built = builds.built_builder(args.dataset, args.data_dir)
+  declarations.check_export(built, args.format)
   if args.format in COPIES_RECORDS:
     storage.check_free_space(args.out, export_bytes(built, args.split),
                              f"exporting {builds.key(built)}", "--out")

@@ -21,16 +21,8 @@ import json
 import cv2
 import numpy as np
 
-from mnist_derived.core import errors
+from mnist_derived import declarations
 from mnist_derived.export import reading
-
-
-def check_exportable(builder):
-  features = builder.info.features
-  if "instances" not in features or "objects" not in features:
-    raise errors.InputError(
-        f"{builder.name}/{builder.builder_config.name} has no instance masks"
-        " and objects: the coco export is for mnist_mosaic datasets")
 
 
 def rle(mask):
@@ -78,7 +70,7 @@ def coco_records(builder, split, image_folder=None):
   With `image_folder`, also writes each image there as <index>.png (the
   build's own PNG bytes). Annotation ids count up from 1 in stream order.
   """
-  check_exportable(builder)
+  declarations.check_export(builder, "coco")
   height, width = builder.info.features["image"].shape[:2]
   next_id = 1
   for example in reading.stream(builder, split):
@@ -142,7 +134,7 @@ def _append(out, part):
 
 def export(builder, out, split=None, overwrite=False):
   """Writes the COCO export of a built mosaic dataset to `out`."""
-  check_exportable(builder)
+  declarations.check_export(builder, "coco")
   counts = {}
   with reading.atomic_folder(out, overwrite) as folder:
     (folder / "annotations").mkdir()

@@ -15,6 +15,7 @@ import pathlib
 
 import numpy as np
 
+from mnist_derived import declarations
 from mnist_derived import files
 from mnist_derived.core import errors
 from mnist_derived.core import sources
@@ -109,7 +110,7 @@ def _distribution(mlc, folder):
   return files, split_names
 
 
-def _responsible_ai(source, name, version, checksums, package):
+def _responsible_ai(source, name, version, checksums, package, limitations):
   """The Croissant RAI fields, as mlcroissant.Metadata's arguments."""
   return dict(
       data_collection=(
@@ -131,13 +132,7 @@ def _responsible_ai(source, name, version, checksums, package):
           f"Inherits {source.name}'s biases: its writers or items, its"
           " centring, size normalisation and anti-aliasing; the class"
           " balance of its splits."],
-      data_limitations=[
-          "28x28 grayscale images of centred, isolated digits or items: not"
-          " representative of natural images. Masks come from an intensity"
-          " threshold, not from human outlines: faint strokes below the"
-          " threshold are background.",
-          "Mosaic digits are drawn from the same split, so a digit can occur"
-          " in several mosaics of that split."],
+      data_limitations=list(limitations),
       data_use_cases=[
           "Teaching and benchmarking segmentation, detection and"
           " localisation on small images; testing data pipelines."],
@@ -172,7 +167,7 @@ def metadata(builder, folder):
                     fields=_fields(mlc, builder.info.features, split))
       for split in split_names
   ]
-  checksums = _source_checksums(builder, source)
+  checksums = reading.source_checksums(builder, source)
   name = f"{builder.name}/{config.name}"
   meta = mlc.Metadata(
       name=name.replace("/", "_"),
@@ -185,22 +180,11 @@ def metadata(builder, folder):
       date_published=_build_time(builder),
       keywords=["mnist-derived", builder.name, source.name, "MNIST"],
       distribution=distribution, record_sets=record_sets,
-      **_responsible_ai(source, name, builder.version, checksums, package))
+      **_responsible_ai(source, name, builder.version, checksums, package,
+                        declarations.of(builder).limitations))
   document = meta.to_json()
   document["isBasedOn"] = _is_based_on(source, checksums)
   return document
-
-
-def _source_checksums(builder, source):
-  """{file: sha256} of the source's four files, from the builder's
-  checksums.tsv (the canonical mirror's files)."""
-  tsv = reading.dataset_folder(builder) / "checksums.tsv"
-  digests = {}
-  for line in tsv.read_text().splitlines():
-    url, _, digest, *_ = line.split("\t")
-    if url.startswith(source.url):
-      digests[url[len(source.url):]] = digest
-  return digests
 
 
 def export(builder, out, split=None, overwrite=False):

@@ -149,9 +149,8 @@ def hub_license(source):
 
 
 def hub_tasks(builder):
-  tags = (reading.dataset_folder(builder) / "TAGS.txt").read_text()
-  tasks = {_HUB_TASKS[tag.split()[0]] for tag in tags.splitlines()
-           if tag.split() and tag.split()[0] in _HUB_TASKS}
+  tasks = {_HUB_TASKS[tag] for tag in reading.tags(builder)
+           if tag in _HUB_TASKS}
   return sorted(tasks)
 
 

@@ -4,7 +4,6 @@ import contextlib
 import os
 import pathlib
 import shutil
-import sys
 
 from mnist_derived import builds
 from mnist_derived import decoding
@@ -60,29 +59,30 @@ def atomic_folder(out, overwrite=False):
     os.replace(partial, out)
 
 
-def dataset_folder(builder):
-  """The builder's dataset folder (card, citations, tags, checksums).
-
-  The folder of the first class in its MRO defined beside a CITATIONS.bib,
-  so a subclass defined elsewhere (a test's smaller config) finds its
-  dataset's card.
-  """
-  for cls in type(builder).__mro__:
-    module = sys.modules.get(cls.__module__)
-    path = getattr(module, "__file__", None)
-    if path and (pathlib.Path(path).parent / "CITATIONS.bib").exists():
-      return pathlib.Path(path).parent
-  raise errors.InputError(f"{builder.name}: no dataset folder with a card")
-
-
+# A builder defined outside its dataset's folder (a test's smaller config)
+# sets TFDS's `pkg_dir_path` and `code_path` to its dataset's folder and
+# builder file (see tests/builder_testing.py), so TFDS reads that folder.
 def card_text(builder):
-  """The dataset card (the builder folder's README.md)."""
-  return (dataset_folder(builder) / "README.md").read_text().strip()
+  """The dataset card (its folder's README.md, as TFDS read it)."""
+  return builder.info.description.strip()
 
 
 def citations(builder):
-  """The builder folder's CITATIONS.bib."""
-  return (dataset_folder(builder) / "CITATIONS.bib").read_text().strip()
+  """Its folder's CITATIONS.bib, as TFDS read it."""
+  return builder.info.citation.strip()
+
+
+def tags(builder):
+  """Its folder's TAGS.txt, as TFDS read them."""
+  return list(type(builder).get_metadata().tags)
+
+
+def source_checksums(builder, source):
+  """{file: sha256} of the source's files, from its folder's checksums.tsv
+  (the canonical mirror's files)."""
+  return {url[len(source.url):]: info.checksum
+          for url, info in sorted((type(builder).url_infos or {}).items())
+          if url.startswith(source.url)}
 
 
 def describe(feature):

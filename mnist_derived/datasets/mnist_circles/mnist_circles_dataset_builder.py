@@ -7,6 +7,7 @@ from mnist_derived import geometry
 from mnist_derived.core import builder
 from mnist_derived.core import encoding
 from mnist_derived.core import sources
+from mnist_derived.datasets.mnist_circles import declaration
 
 HEIGHT, WIDTH = sources.IMAGE_SHAPE[:2]
 
@@ -23,6 +24,7 @@ class Builder(builder.SourceBuilder):
                " gets the frame center with radius 0 instead of NaN.",
   }
   BUILDER_CONFIGS = builder.source_configs(VERSION)
+  DECLARATION = declaration.DECLARATION
 
   def _info(self):
     source = sources.SOURCES[self.builder_config.source]

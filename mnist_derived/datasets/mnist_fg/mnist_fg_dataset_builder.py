@@ -7,6 +7,7 @@ from mnist_derived import geometry
 from mnist_derived.core import builder
 from mnist_derived.core import encoding
 from mnist_derived.core import sources
+from mnist_derived.datasets.mnist_fg import declaration
 
 
 class Builder(builder.SourceBuilder):
@@ -15,6 +16,7 @@ class Builder(builder.SourceBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = builder.source_configs(VERSION)
+  DECLARATION = declaration.DECLARATION
 
   def _info(self):
     source = sources.SOURCES[self.builder_config.source]

@@ -7,6 +7,7 @@ import tensorflow_datasets as tfds
 from mnist_derived.core import builder
 from mnist_derived.core import sources
 from mnist_derived.datasets.mnist_mosaic import configs
+from mnist_derived.datasets.mnist_mosaic import declaration
 from mnist_derived.datasets.mnist_mosaic import grids
 from mnist_derived.datasets.mnist_mosaic import pairs
 from mnist_derived.datasets.mnist_mosaic import scatter
@@ -32,6 +33,7 @@ class Builder(builder.SourceBuilder):
                " config's examples are unchanged (same fingerprints).",
   }
   BUILDER_CONFIGS = configs.BUILDER_CONFIGS
+  DECLARATION = declaration.DECLARATION
 
   def __init__(self, *, config=None, **kwargs):
     # TFDS would list the closest names only: say how to make any layout.

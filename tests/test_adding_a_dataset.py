@@ -1,0 +1,126 @@
+"""Adding a dataset is one folder: tests/toy_dataset/mnist_ink, written as a
+dataset of the package is, is built, verified, scored, shown and exported
+by the real command, and no other file of the package knows its name."""
+
+import ast
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import tensorflow_datasets as tfds
+
+from mnist_derived import cli
+from tests.conftest import DUMMY_DATA
+from tests.conftest import REPO
+from tests.toy_dataset.mnist_ink import declaration
+from tests.toy_dataset.mnist_ink import mnist_ink_dataset_builder  # noqa: F401  pylint: disable=unused-import (registers mnist_ink)
+
+TOY = "mnist_ink/mnist"
+
+
+def _command(*args):
+  """`mnist-derived ARGS` in this process (where mnist_ink is registered):
+  its exit status."""
+  try:
+    return cli.main([str(a) for a in args])
+  except SystemExit as stop:
+    return stop.code
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+  data = tmp_path_factory.mktemp("toy")
+  assert _command("build", TOY, "--data_dir", data, "--manual_dir",
+                  DUMMY_DATA, "--file_format", "array_record") == 0
+  return data
+
+
+def _truth(data, split="test"):
+  source = tfds.data_source(TOY, split=split, data_dir=data)
+  return {name: np.array([source[i][name] for i in range(len(source))])
+          for name in ("index", "ink")}
+
+
+def _code_strings(path):
+  """The string constants of a module's code, docstrings left out."""
+  tree = ast.parse(path.read_text())
+  docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                and node.body and isinstance(node.body[0], ast.Expr)}
+  return [node.value for node in ast.walk(tree)
+          if isinstance(node, ast.Constant) and isinstance(node.value, str)
+          and id(node) not in docstrings]
+
+
+def test_outside_their_folders_no_code_switches_on_a_dataset_name():
+  package = REPO / "mnist_derived"
+  names = [folder.name for folder in (package / "datasets").iterdir()
+           if (folder / "declaration.py").exists()]
+  assert len(names) == 3
+  found = [(path.relative_to(REPO), text)
+           for path in package.rglob("*.py")
+           if "datasets" not in path.relative_to(package).parts
+           for text in _code_strings(path)
+           if any(name in text for name in names) and "e.g." not in text]
+  assert not found  # only a --help line's examples name one
+
+
+def test_it_is_scored_as_its_folder_declares(toy_data, tmp_path, capsys):
+  truth = _truth(toy_data)
+  order = np.argsort(-truth["index"])  # any order of rows
+  guess = truth["ink"][order] + np.where(truth["ink"][order] % 2, 3, 0)
+  path = tmp_path / "guess.npz"
+  np.savez(path, index=truth["index"][order], ink=guess)
+  capsys.readouterr()
+  assert _command("score", TOY, "--predictions", path, "--data_dir",
+                  toy_data) == 0
+  scores = json.loads(capsys.readouterr().out)
+  odd = truth["ink"] % 2 == 1
+  assert scores["ink_mae"] == pytest.approx(3 * odd.mean())
+  assert scores["ink_exact"] == pytest.approx(1 - odd.mean())
+  assert 0 < odd.sum() < len(odd)  # both kinds of rows are scored
+
+
+def test_a_bad_predictions_file_gets_its_one_line(toy_data, tmp_path, capsys):
+  truth = _truth(toy_data)
+  path = tmp_path / "short.npz"
+  np.savez(path, index=truth["index"], ink=truth["ink"][:-1])
+  assert _command("score", TOY, "--predictions", path, "--data_dir",
+                  toy_data) == 2
+  err = capsys.readouterr().err.strip()
+  assert err.startswith(f"error: {path}: ") and "\n" not in err
+
+
+def test_it_is_verified_shown_and_exported(toy_data, tmp_path, capsys):
+  assert _command("verify", TOY, "--data_dir", toy_data) == 0
+  lines = capsys.readouterr().out.splitlines()
+  assert [line.split()[1] for line in lines] == ["test", "train"]
+  assert all(line.endswith("read whole (no fingerprint published)")
+             for line in lines)
+  assert _command("show", TOY, "--num", 5, "--out", tmp_path / "ink.png",
+                  "--data_dir", toy_data) == 0
+  assert (tmp_path / "ink.png").stat().st_size > 0
+  out = tmp_path / "parquet"
+  for export in ("parquet", "croissant"):
+    assert _command("export", TOY, "--format", export, "--out", out,
+                    "--data_dir", toy_data) == 0
+  table = pq.read_table(sorted(out.glob("data/test-*.parquet")))
+  truth = _truth(toy_data)
+  by_index = dict(zip(table["index"].to_pylist(), table["ink"].to_pylist()))
+  assert by_index == dict(zip(truth["index"].tolist(), truth["ink"].tolist()))
+  croissant = json.loads((out / "croissant.json").read_text())
+  limitations = croissant["rai:dataLimitations"]  # one is written bare
+  assert ([limitations] if isinstance(limitations, str) else limitations) == [
+      *declaration.DECLARATION.limitations]
+
+
+def test_an_export_it_does_not_declare_is_one_line(toy_data, tmp_path,
+                                                   capsys):
+  assert _command("export", TOY, "--format", "coco", "--out",
+                  tmp_path / "coco", "--data_dir", toy_data) == 1
+  err = capsys.readouterr().err.strip()
+  assert err == ("error: mnist_ink/mnist: the coco export does not apply to"
+                 " it (it is for datasets of objects with instance masks);"
+                 " its exports are parquet, croissant")
+  assert not (tmp_path / "coco").exists()
