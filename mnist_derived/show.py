@@ -12,6 +12,7 @@ import numpy as np
 from mnist_derived import builds
 from mnist_derived import declarations
 from mnist_derived import decoding
+from mnist_derived import geometry
 
 
 def class_colours(num_classes):
@@ -43,14 +44,13 @@ def _examples(builder, split, num):
 
 
 def box_patch(box, height, width, colour, style="-"):
-  """A matplotlib Rectangle of a TFDS box (ymin, xmin, ymax, xmax in [0, 1]
-  along pixel edges); pixel (i, j) is drawn centred on (j, i)."""
+  """A matplotlib Rectangle of a TFDS box; pixel (i, j) is drawn centred on
+  (j, i), so its edges are half a pixel off the integers."""
   import matplotlib.patches  # pylint: disable=g-import-not-at-top
-  ymin, xmin, ymax, xmax = box
+  x, y, w, h = geometry.edge_rectangle(box, height, width)
   return matplotlib.patches.Rectangle(
-      (xmin * width - 0.5, ymin * height - 0.5), (xmax - xmin) * width,
-      (ymax - ymin) * height, fill=False, edgecolor=colour, linestyle=style,
-      linewidth=1.0)
+      (x - 0.5, y - 0.5), w, h, fill=False, edgecolor=colour,
+      linestyle=style, linewidth=1.0)
 
 
 def montage(builder, split="test", num=16):

@@ -113,23 +113,6 @@ def test_uniform_integers_cover_the_range_evenly():
   assert counts.min() > 9_500  # 10000 expected each
 
 
-def test_box_overlaps_match_a_pixel_count():
-  rng = np.random.default_rng(0)
-  corners = rng.integers(0, 12, size=(40, 2, 2))
-  boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
-  boxes[0] = (5, 5, 4, 4)  # empty
-  got = scatter.box_overlaps(boxes, boxes)
-  grids = np.zeros((40, 12, 12), bool)
-  for k, (r0, c0, r1, c1) in enumerate(boxes):
-    grids[k, r0:r1 + 1, c0:c1 + 1] = True
-  inter = np.einsum("ahw,bhw->ab", grids.astype(int), grids.astype(int))
-  area = grids.sum(axis=(1, 2))
-  smaller = np.minimum(area[:, None], area[None, :])
-  expected = np.divide(inter, smaller, out=np.zeros(inter.shape),
-                       where=smaller > 0)
-  np.testing.assert_allclose(got, expected)
-
-
 @pytest.mark.parametrize("fields,problem", [
     ({"min_digits": 3, "max_digits": 2}, "min_digits"),
     ({"max_scale": 2.5}, "does not fit"),

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from mnist_derived import declarations
+from mnist_derived import geometry
 from mnist_derived.export import reading
 
 
@@ -47,12 +48,10 @@ def annotations_of(instances, labels, image_id, first_id):
     area = int(owned.sum())
     if not area:
       continue
-    rows, cols = np.nonzero(owned)
-    x, y = int(cols.min()), int(rows.min())
+    box = geometry.coco_boxes(geometry.tight_boxes(owned[None])[0])
     annotations.append({
         "id": first_id + len(annotations), "image_id": image_id,
-        "category_id": int(label) + 1,
-        "bbox": [x, y, int(cols.max()) + 1 - x, int(rows.max()) + 1 - y],
+        "category_id": int(label) + 1, "bbox": box.tolist(),
         "area": area, "iscrowd": 0, "segmentation": rle(owned),
     })
   return annotations

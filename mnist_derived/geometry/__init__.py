@@ -3,7 +3,11 @@
 Pixel (row i, column j) has its center at (x=j, y=i) throughout.
 """
 
+from mnist_derived.geometry.box import box_overlaps
+from mnist_derived.geometry.box import coco_boxes
+from mnist_derived.geometry.box import edge_rectangle
 from mnist_derived.geometry.box import normalized_boxes
+from mnist_derived.geometry.box import overlaps
 from mnist_derived.geometry.box import tight_boxes
 from mnist_derived.geometry.circle import disc_masks
 from mnist_derived.geometry.circle import disc_subpixels

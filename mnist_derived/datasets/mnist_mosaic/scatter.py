@@ -79,40 +79,13 @@ def resize_digit(image, side):
   return cv2.resize(image, (side, side), interpolation=cv2.INTER_LINEAR_EXACT)
 
 
-def box_overlaps(boxes_a, boxes_b):
-  """Overlap of every box of boxes_a with every box of boxes_b: float64 (A, B).
-
-  The overlap of two boxes is their intersection's area over the smaller
-  box's area. Boxes are inclusive pixel boxes (row_min, col_min, row_max,
-  col_max); an empty box (max < min) overlaps nothing.
-  """
-  a = np.asarray(boxes_a, np.int64).reshape(-1, 1, 4)
-  b = np.asarray(boxes_b, np.int64).reshape(1, -1, 4)
-  return overlaps(a, b)
-
-
-def overlaps(a, b):
-  """`box_overlaps` of boxes a (..., 4) and b (..., 4), broadcast."""
-  rows = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + 1
-  cols = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + 1
-  inter = np.maximum(rows, 0) * np.maximum(cols, 0)
-  smaller = np.minimum(_areas(a), _areas(b))
-  return np.divide(inter, smaller, out=np.zeros(inter.shape),
-                   where=smaller > 0)
-
-
-def _areas(boxes):
-  return (np.maximum(boxes[..., 2] - boxes[..., 0] + 1, 0)
-          * np.maximum(boxes[..., 3] - boxes[..., 1] + 1, 0))
-
-
 def place(sides, fg_boxes, canvas, max_overlap, rng):
   """Top-left positions of digits placed one after another.
 
   Digit k (side sides[k], foreground box fg_boxes[k] within its cell) goes
   to the first of a batch of uniform candidate positions (cell inside the
   canvas) whose foreground box overlaps every placed digit's box by at most
-  `max_overlap` of the smaller box's area (see `box_overlaps`). Measuring
+  `max_overlap` of the smaller box's area (see `geometry.box_overlaps`). Measuring
   against the smaller box keeps a small digit from hiding inside a large
   one, which IoU would allow. A digit with no candidate in
   `_MAX_BATCHES` batches is left out.
@@ -126,7 +99,7 @@ def place(sides, fg_boxes, canvas, max_overlap, rng):
       raw = np.asarray(rng.random_raw(2 * CANDIDATES), np.uint64)
       rows, cols, candidates = _candidates(raw, side, fg_boxes[k], canvas)
       if placed_boxes:
-        worst = box_overlaps(placed_boxes, candidates).max(axis=0)
+        worst = geometry.box_overlaps(placed_boxes, candidates).max(axis=0)
         fits = np.flatnonzero(worst <= max_overlap)
       else:
         fits = np.array([0])
@@ -174,7 +147,7 @@ def place_many(sides, fg_boxes, counts, canvas, max_overlap, first_batches):
         boxes[:, :k], choice[:, :k, None, None], axis=2)[:, :, 0]  # (E, k, 4)
     worst = np.zeros((num, CANDIDATES))
     for j in range(k):
-      worst = np.maximum(worst, overlaps(placed[:, j, None], boxes[:, k]))
+      worst = np.maximum(worst, geometry.overlaps(placed[:, j, None], boxes[:, k]))
     fits = worst <= max_overlap
     choice[:, k] = np.argmax(fits, axis=1)
     done &= ~active | fits.any(axis=1)
