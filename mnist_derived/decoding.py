@@ -93,7 +93,7 @@ def read_records(source, indices):
   """Examples at `indices` of a TFDS data source, in one call where it can.
 
   `__getitems__` is the batched read of TFDS's array_record data source
-  (what grain and PyTorch call); tests/test_decoding.py checks it is there.
+  (what grain and PyTorch call); tests/test_loaders.py checks it is there.
   """
   indices = [int(i) for i in indices]
   batched = getattr(source, "__getitems__", None)

@@ -11,6 +11,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 import mnist_derived  # noqa: F401  (registers the builders with TFDS)
+from mnist_derived import decoding
 
 def load_examples(dataset, split, data_dir=None, limit=None):
   """A split of `dataset` ("name/config") as a tf.data.Dataset of dicts of
@@ -119,7 +120,7 @@ class IndexedBatches(keras.utils.PyDataset):
   def __getitem__(self, batch):
     indices = self._order[batch * self._batch_size:
                           (batch + 1) * self._batch_size]
-    examples = self._source.__getitems__(indices.tolist())
+    examples = decoding.read_records(self._source, indices)
     if self._keys is not None:
       examples = [{k: ex[k] for k in self._keys} for ex in examples]
     return self._inputs_targets(_stack(examples))
