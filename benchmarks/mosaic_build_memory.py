@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 CHILD = """
-import dataclasses, json, resource, sys, time
+import dataclasses, functools, json, resource, sys, time
 import tensorflow_datasets as tfds
 from mnist_derived import MnistMosaic
 name, scale, manual_dir, data_dir, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
@@ -52,11 +52,14 @@ else:  # the generator alone
   from mnist_derived.core import generation, sources
   dl = tfds.download.DownloadManager(download_dir=data_dir)
   source_splits = sources.load_splits(manual_dir, dl, config.source)
+  chunks = generation.InThread()
   for split, source_split in builder.split_sources(config).items():
     images, labels = source_splits[source_split]
     bounds = generation.chunk_bounds(
         builder.num_examples(config, split, len(images)))
-    for _ in builder._generate_examples(split, images, labels, bounds):
+    source = generation.SourceSplit(images, labels, (), 10)
+    make_chunk = functools.partial(builder.examples_of_chunk, config, split)
+    for _ in chunks.examples(split, make_chunk, source, bounds):
       pass
 print(json.dumps({
     "mode": mode,

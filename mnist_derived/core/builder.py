@@ -73,6 +73,14 @@ class BuildRequest:
                      or download_config.beam_options is not None))
 
 
+@dataclasses.dataclass(frozen=True)
+class _Build:
+  """A running build: what it was asked for, and what makes its chunks."""
+
+  request: BuildRequest
+  chunks: generation.ChunkMaker
+
+
 class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """Base of the builders: reads and checks a source's splits, then derives.
 
@@ -83,6 +91,9 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """
 
   MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
+  # Set while download_and_prepare runs; _split_generators called on its own
+  # (as a benchmark does) builds in a thread from TFDS's own folders.
+  _build = None
 
   # TFDS gives a builder neither the manual_dir it was given (only an
   # assertion that it exists and is not empty) nor whether Beam was asked
@@ -95,23 +106,21 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     of killed builds removed, an unwritable or full folder one InputError."""
     if self.data_path.exists():  # built: TFDS only reuses it
       return super().download_and_prepare(**kwargs)
-    self._request = BuildRequest.of(kwargs.get("download_config"))
+    request = BuildRequest.of(kwargs.get("download_config"))
     root = self.data_dir_root
     with errors.one_line_under_tfds_cli():
       storage.check_writable(root, "--data_dir")
       with storage.one_writer(self.data_path), storage.disk_full_reported(
           root, f"building {self.info.full_name}", "--data_dir"):
         storage.remove_stale_incomplete(self.data_path)
-        return self._prepare_with_workers(**kwargs)
-
-  def _prepare_with_workers(self, **kwargs):
-    # Chunk worker processes serve every split of this build, then exit.
-    with generation.worker_processes() as workers:
-      self._workers = workers
-      try:
-        return super().download_and_prepare(**kwargs)
-      finally:
-        self._workers = None
+        # One chunk maker (worker processes, a thread or Beam) serves every
+        # split of this build.
+        with generation.chunk_maker(request.beam) as chunks:
+          self._build = _Build(request, chunks)
+          try:
+            return super().download_and_prepare(**kwargs)
+          finally:
+            self._build = None
 
   @classmethod
   def split_sources(cls, config):
@@ -135,24 +144,18 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   def _split_generators(self, dl_manager):
     config = self.builder_config
-    request = getattr(self, "_request", BuildRequest())
+    build = self._build or _Build(BuildRequest(), generation.InThread())
     num_classes = len(sources.SOURCES[config.source].class_names)
-    paths = sources.split_paths(request.manual_dir, dl_manager, config.source)
+    paths = sources.split_paths(build.request.manual_dir, dl_manager,
+                                config.source)
     source_data = {split: check_images(*paths[split], num_classes)
                    for split in paths}  # every file checked before writing
     self._check_room(source_data)
     generators = {}
     for split, source_split in self.split_sources(config).items():
-      images, labels = source_data[source_split]
-      bounds = generation.chunk_bounds(
-          self.num_examples(config, split, len(images)))
-      if request.beam:
-        make_chunk = functools.partial(self.examples_of_chunk, config, split)
-        generators[split] = generation.beam_examples(
-            make_chunk, bounds, *paths[source_split], num_classes)
-      else:
-        generators[split] = self._generate_examples(split, images, labels,
-                                                    bounds)
+      source = generation.SourceSplit(*source_data[source_split],
+                                      paths[source_split], num_classes)
+      generators[split] = self._generate_examples(split, source, build.chunks)
     return generators
 
   def _check_room(self, source_data):
@@ -173,11 +176,13 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
              for _, example in sample]
     return sum(sizes) / len(sizes) if sizes else 0
 
-  def _generate_examples(self, split, images, labels, bounds):
+  def _generate_examples(self, split, source, chunks):
+    """(key, example) of a split, its chunks made by `chunks`."""
+    bounds = generation.chunk_bounds(
+        self.num_examples(self.builder_config, split, len(source.images)))
     make_chunk = functools.partial(self.examples_of_chunk, self.builder_config,
-                                   split, images, labels)
-    return generation.timed(split, generation.local_examples(
-        make_chunk, bounds, getattr(self, "_workers", None)))
+                                   split)
+    return chunks.examples(split, make_chunk, source, bounds)
 
 
 def check_images(images_path, labels_path, num_classes):

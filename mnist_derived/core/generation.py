@@ -2,7 +2,8 @@
 
 Each builder derives examples [start, stop) of a split from the split's
 source arrays alone (`SourceBuilder.examples_of_chunk`), so any chunk can be
-made anywhere, in any order, with the same result:
+made anywhere, in any order, with the same result. A `ChunkMaker` makes a
+split's chunks; `chunk_maker` chooses one, the only place that does:
 
 * locally, chunks are made ahead in worker processes while TFDS encodes,
   serializes and writes the current one in this process
@@ -23,10 +24,12 @@ dataset.
 import concurrent.futures
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import os
 import sys
 import time
+from typing import Optional
 
 from mnist_derived.core import idx
 from mnist_derived.core import processes
@@ -185,3 +188,66 @@ def beam_examples(make_chunk, bounds, images_path, labels_path, num_classes):
   return beam.Create(bounds) | beam.FlatMap(
       _chunk_on_worker, make_chunk=make_chunk, images_path=str(images_path),
       labels_path=str(labels_path), num_classes=num_classes)
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceSplit:
+  """A source split as the chunk makers need it: its arrays here, its files
+  for workers that read them themselves."""
+
+  images: object
+  labels: object
+  paths: tuple  # (images path, labels path)
+  num_classes: int
+
+
+class ChunkMaker:
+  """Makes a split's examples chunk by chunk.
+
+  make_chunk(images, labels, start, stop) -> [(key, example)]; `examples`
+  returns what TFDS's `_split_generators` takes for a split: a generator of
+  (key, example), timed for `split_times`, or a Beam PTransform.
+  """
+
+  def examples(self, split, make_chunk, source, bounds):
+    raise NotImplementedError
+
+
+class InThread(ChunkMaker):
+  """The next chunk made in a thread while TFDS writes the current one."""
+
+  def examples(self, split, make_chunk, source, bounds):
+    return timed(split, read_ahead(
+        functools.partial(make_chunk, source.images, source.labels), bounds))
+
+
+@dataclasses.dataclass
+class InProcesses(ChunkMaker):
+  """Chunks made ahead in worker processes (a thread where they cannot be)."""
+
+  pool: Optional[processes.ChunkProcesses]
+
+  def examples(self, split, make_chunk, source, bounds):
+    return timed(split, local_examples(
+        functools.partial(make_chunk, source.images, source.labels), bounds,
+        self.pool))
+
+
+class OnBeam(ChunkMaker):
+  """Each chunk one element of a Beam PCollection, made from the files."""
+
+  def examples(self, split, make_chunk, source, bounds):
+    del split  # Beam's own metrics time it
+    return beam_examples(make_chunk, bounds, *source.paths,
+                         source.num_classes)
+
+
+@contextlib.contextmanager
+def chunk_maker(beam=False):
+  """The ChunkMaker of a build: Beam when the build asks for it, else
+  worker processes where there are CPUs for them, else a thread."""
+  if beam:
+    yield OnBeam()
+    return
+  with worker_processes() as pool:
+    yield InProcesses(pool) if pool is not None else InThread()
