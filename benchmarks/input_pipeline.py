@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from mnist_derived import builds
 from training import data
 from training import runner
 from training.tasks import TASKS
@@ -32,17 +33,18 @@ def bench(task_name, steps, data_dir=None, array_record_data_dir=None):
   task = TASKS[task_name]
   batch = task.batch_size
   split = f"train[:{steps * batch}]"
-  pipeline = data.training_pipeline(task, task.dataset, split, batch,
-                                    data_dir, shuffle_seed=0).repeat()
+  built = builds.built_builder(task.dataset, data_dir)
+  pipeline = data.training_pipeline(task, built, split, batch,
+                                    shuffle_seed=0).repeat()
   # The same examples, decoded, as arrays.
-  examples = list(data.training_pipeline(task, task.dataset, split, batch,
-                                         data_dir).unbatch().as_numpy_iterator())
+  examples = list(data.training_pipeline(task, built, split, batch)
+                  .unbatch().as_numpy_iterator())
   inputs = np.stack([x for x, _ in examples])
   if isinstance(examples[0][1], dict):
     targets = {k: np.stack([y[k] for _, y in examples]) for k in examples[0][1]}
   else:
     targets = np.stack([y for _, y in examples])
-  model = task.get_model(data.dataset_info(task.dataset, data_dir).features)
+  model = task.get_model(built.info.features)
   runner.compile_model(task, model, steps, 1, task.learning_rate)
   _time_fit(model, pipeline, steps)  # warm-up: compile, fill the cache
   tfds_step = _time_fit(model, pipeline, steps)
@@ -53,8 +55,9 @@ def bench(task_name, steps, data_dir=None, array_record_data_dir=None):
           f" ratio {tfds_step / memory_step:.3f}")
   if array_record_data_dir:
     # Random access, no cache: every step reads and decodes its examples.
-    source = data.data_source_pipeline(task, task.dataset, split, batch,
-                                       array_record_data_dir, shuffle_seed=0)
+    source = data.data_source_pipeline(
+        task, builds.built_builder(task.dataset, array_record_data_dir), split,
+        batch, shuffle_seed=0)
     _time_fit(model, source, steps)  # warm-up
     source_step = _time_fit(model, source, steps)
     line += (f"; data_source {source_step * 1e3:6.1f} ms/step,"

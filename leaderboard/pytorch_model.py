@@ -19,7 +19,6 @@ from mnist_derived import files
 from mnist_derived import geometry
 from mnist_derived import loaders
 
-DATASETS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist"}
 CIRCLE_WEIGHT = 10.0
 
 
@@ -41,6 +40,14 @@ class ForegroundNet(nn.Module):
     context = x.mean(dim=(2, 3), keepdim=True).expand_as(x)
     return self.head(torch.cat([self.features(x), x, context], dim=1))
 
+  def loss(self, batch):
+    return nn.functional.binary_cross_entropy_with_logits(
+        self(images(batch)), batch["mask"].permute(0, 3, 1, 2).float())
+
+  def predictions(self, batch):
+    """The arrays of a predictions file for the batch."""
+    return {"mask": torch.sigmoid(self(images(batch)))[:, 0].numpy()}
+
 
 class CirclesNet(nn.Module):
   """A label head and a circle head (cx, cy, r normalised) on a small CNN."""
@@ -57,36 +64,33 @@ class CirclesNet(nn.Module):
     features = self.body(x)
     return self.label(features), self.circle(features)
 
+  def loss(self, batch):
+    logits, circle = self(images(batch))
+    # Normalised circle errors are hundredths: weight them up beside the
+    # cross-entropy, or the circle head barely moves in a few epochs.
+    return (nn.functional.cross_entropy(logits, batch["label"])
+            + CIRCLE_WEIGHT * nn.functional.l1_loss(
+                circle, batch["circle_normalized"]))
+
+  def predictions(self, batch):
+    logits, circle = self(images(batch))
+    circle = geometry.denormalize_circles(circle.numpy(), 28, 28)
+    circle[:, 2] = np.maximum(circle[:, 2], 0)
+    return {"label": logits.argmax(dim=1).numpy(), "circle": circle}
+
 
 def images(batch):
   return batch["image"].permute(0, 3, 1, 2).float() / 255
 
 
-def loss_of(task, model, batch):
-  if task == "fg":
-    return nn.functional.binary_cross_entropy_with_logits(
-        model(images(batch)), batch["mask"].permute(0, 3, 1, 2).float())
-  logits, circle = model(images(batch))
-  # Normalised circle errors are hundredths: weight them up beside the
-  # cross-entropy, or the circle head barely moves in a few epochs.
-  return (nn.functional.cross_entropy(logits, batch["label"])
-          + CIRCLE_WEIGHT * nn.functional.l1_loss(circle,
-                                                   batch["circle_normalized"]))
-
-
-def predictions_of(task, model, batch):
-  with torch.no_grad():
-    if task == "fg":
-      return {"mask": torch.sigmoid(model(images(batch)))[:, 0].numpy()}
-    logits, circle = model(images(batch))
-  circle = geometry.denormalize_circles(circle.numpy(), 28, 28)
-  circle[:, 2] = np.maximum(circle[:, 2], 0)
-  return {"label": logits.argmax(dim=1).numpy(), "circle": circle}
+# task: (dataset, its model)
+TASKS = {"fg": ("mnist_fg/mnist", ForegroundNet),
+         "circles": ("mnist_circles/mnist", CirclesNet)}
 
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("task", choices=sorted(DATASETS))
+  parser.add_argument("task", choices=sorted(TASKS))
   parser.add_argument("--data_dir", "--data-dir", dest="data_dir")
   parser.add_argument("--out", required=True, help="predictions .npz")
   parser.add_argument("--epochs", type=int, default=2)
@@ -95,8 +99,8 @@ def main(argv=None):
   parser.add_argument("--seed", type=int, default=0)
   args = parser.parse_args(argv)
   torch.manual_seed(args.seed)
-  dataset = DATASETS[args.task]
-  model = ForegroundNet() if args.task == "fg" else CirclesNet()
+  dataset, architecture = TASKS[args.task]
+  model = architecture()
   optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
   train = loaders.torch_loader(dataset, "train", args.batch_size,
                                num_workers=args.workers, seed=args.seed,
@@ -107,7 +111,7 @@ def main(argv=None):
     total = 0.0
     for batch in train:
       optimizer.zero_grad()
-      loss = loss_of(args.task, model, batch)
+      loss = model.loss(batch)
       loss.backward()
       optimizer.step()
       total += loss.item() * len(batch["index"])
@@ -118,10 +122,11 @@ def main(argv=None):
                               num_workers=args.workers,
                               data_dir=args.data_dir)
   arrays = {}
-  for batch in test:
-    for name, value in [("index", batch["index"].numpy()),
-                        *predictions_of(args.task, model, batch).items()]:
-      arrays.setdefault(name, []).append(value)
+  with torch.no_grad():
+    for batch in test:
+      for name, value in [("index", batch["index"].numpy()),
+                          *model.predictions(batch).items()]:
+        arrays.setdefault(name, []).append(value)
   files.save_npz(
       args.out, {k: np.concatenate(v) for k, v in arrays.items()})
   print(f"trained in {time.perf_counter() - start:.0f} s;"

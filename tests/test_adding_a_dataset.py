@@ -1,9 +1,13 @@
 """Adding a dataset is one folder: tests/toy_dataset/mnist_ink, written as a
-dataset of the package is, is built, verified, scored, shown and exported
-by the real command, and no other file of the package knows its name."""
+dataset of the package is, copied to a temporary folder and imported from
+there, is built, verified, scored, shown and exported by the real command;
+no other file of the package knows its name."""
 
 import ast
+import importlib
 import json
+import shutil
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -13,8 +17,6 @@ import tensorflow_datasets as tfds
 from mnist_derived import cli
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
-from tests.toy_dataset.mnist_ink import declaration
-from tests.toy_dataset.mnist_ink import mnist_ink_dataset_builder  # noqa: F401  pylint: disable=unused-import (registers mnist_ink)
 
 TOY = "mnist_ink/mnist"
 
@@ -29,7 +31,23 @@ def _command(*args):
 
 
 @pytest.fixture(scope="module")
-def toy_data(tmp_path_factory):
+def toy(tmp_path_factory):
+  """The toy dataset's declaration, its folder imported (and its builder
+  registered) from a temporary folder."""
+  folder = tmp_path_factory.mktemp("toy_datasets")
+  shutil.copytree(REPO / "tests" / "toy_dataset" / "mnist_ink",
+                  folder / "mnist_ink")
+  sys.path.insert(0, str(folder))
+  try:
+    importlib.import_module("mnist_ink.mnist_ink_dataset_builder")
+    yield importlib.import_module("mnist_ink.declaration").DECLARATION
+  finally:
+    sys.path.remove(str(folder))
+
+
+@pytest.fixture(scope="module")
+def toy_data(toy, tmp_path_factory):
+  del toy
   data = tmp_path_factory.mktemp("toy")
   assert _command("build", TOY, "--data_dir", data, "--manual_dir",
                   DUMMY_DATA, "--file_format", "array_record") == 0
@@ -92,7 +110,7 @@ def test_a_bad_predictions_file_gets_its_one_line(toy_data, tmp_path, capsys):
   assert err.startswith(f"error: {path}: ") and "\n" not in err
 
 
-def test_it_is_verified_shown_and_exported(toy_data, tmp_path, capsys):
+def test_it_is_verified_shown_and_exported(toy, toy_data, tmp_path, capsys):
   assert _command("verify", TOY, "--data_dir", toy_data) == 0
   lines = capsys.readouterr().out.splitlines()
   assert [line.split()[1] for line in lines] == ["test", "train"]
@@ -112,7 +130,7 @@ def test_it_is_verified_shown_and_exported(toy_data, tmp_path, capsys):
   croissant = json.loads((out / "croissant.json").read_text())
   limitations = croissant["rai:dataLimitations"]  # one is written bare
   assert ([limitations] if isinstance(limitations, str) else limitations) == [
-      *declaration.DECLARATION.limitations]
+      *toy.limitations]
 
 
 def test_an_export_it_does_not_declare_is_one_line(toy_data, tmp_path,

@@ -1,23 +1,22 @@
-"""Input pipelines: every example comes from TFDS builds of mnist_derived.
+"""Input pipelines: every example comes from a built TFDS builder, opened
+once by the run and handed in.
 
-Two ways in: `tfds.load` (tf.data, any file format) for `training_pipeline`,
-or `tfds.data_source` (random access, array_record builds only) for
-`data_source_pipeline`.
+Two ways in: `builder.as_dataset` (tf.data, what `tfds.load` reads, any
+file format) for `training_pipeline`, or `builder.as_data_source` (random
+access, array_record builds only) for `data_source_pipeline`.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
-import mnist_derived  # noqa: F401  (registers the builders with TFDS)
 from mnist_derived import decoding
 
-def load_examples(dataset, split, data_dir=None, limit=None):
-  """A split of `dataset` ("name/config") as a tf.data.Dataset of dicts of
-  its `batchable_features`."""
-  ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=False)
-  keys = batchable_features(dataset_info(dataset, data_dir))
+def load_examples(builder, split, limit=None):
+  """A split of a built dataset as a tf.data.Dataset of dicts of its
+  `batchable_features`."""
+  ds = builder.as_dataset(split=split, shuffle_files=False)
+  keys = batchable_features(builder.info)
   ds = ds.map(lambda ex: {k: ex[k] for k in keys})
   return ds.take(limit) if limit else ds
 
@@ -31,60 +30,51 @@ def batchable_features(info):
                  for spec in tf.nest.flatten(feature.get_tensor_info()))]
 
 
-def dataset_info(dataset, data_dir=None):
-  return tfds.builder(dataset, data_dir=data_dir).info
-
-
-def num_examples(dataset, split, data_dir=None, limit=None):
-  count = dataset_info(dataset, data_dir).splits[split].num_examples
+def num_examples(builder, split, limit=None):
+  count = builder.info.splits[split].num_examples
   return min(count, limit) if limit else count
 
 
-def training_pipeline(task, dataset, split, batch_size, data_dir=None,
-                      limit=None, shuffle_seed=None):
+def training_pipeline(task, builder, split, batch_size, limit=None,
+                      shuffle_seed=None):
   """(inputs, targets) batches: decoded once, cached, reshuffled per epoch."""
-  ds = load_examples(dataset, split, data_dir, limit)
+  ds = load_examples(builder, split, limit)
   ds = ds.map(task.inputs_targets, num_parallel_calls=tf.data.AUTOTUNE)
   # Decoding PNGs costs more than a small model's step: do it once.
   ds = ds.cache()
   if shuffle_seed is not None:
-    ds = ds.shuffle(num_examples(dataset, split, data_dir, limit),
-                    seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.shuffle(num_examples(builder, split, limit), seed=shuffle_seed,
+                    reshuffle_each_iteration=True)
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def scoring_pipeline(dataset, split, batch_size, data_dir=None, limit=None):
-  """Batched example dicts in split order, for `Task.score`.
+def scoring_pipeline(builder, split, batch_size, limit=None):
+  """Batched example dicts in split order, for scoring a model.
 
-  Reads array_record builds through `tfds.data_source` (tf.data can't read
-  them), any other build through `tfds.load`.
+  Reads array_record builds through their data source (tf.data can't read
+  them), any other build through tf.data.
   """
-  if is_array_record(dataset, data_dir):
-    source = tfds.data_source(dataset, split=split, data_dir=data_dir)
+  if decoding.is_array_record(builder):
+    source = builder.as_data_source(split=split)
     return IndexedBatches(source, lambda batch: batch, batch_size, limit=limit,
-                          keys=batchable_features(source.dataset_info))
-  ds = load_examples(dataset, split, data_dir, limit)
-  return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+                          keys=batchable_features(builder.info))
+  return load_examples(builder, split, limit).batch(batch_size).prefetch(
+      tf.data.AUTOTUNE)
 
 
-def is_array_record(dataset, data_dir=None):
-  file_format = dataset_info(dataset, data_dir).file_format
-  return file_format == tfds.core.FileFormat.ARRAY_RECORD
-
-
-def data_source_pipeline(task, dataset, split, batch_size, data_dir=None,
-                         limit=None, shuffle_seed=None):
+def data_source_pipeline(task, builder, split, batch_size, limit=None,
+                         shuffle_seed=None):
   """(inputs, targets) batches read by index from an array_record build.
 
-  Build the dataset with `tfds build ... --file_format array_record`.
-  `tfds.data_source` reads any example by index, so each epoch is a fresh
-  permutation of the whole split: a true shuffle, with no shuffle buffer and
-  no cache of decoded examples in memory.
+  Build the dataset with `mnist-derived build ... --file_format
+  array_record`. A data source reads any example by index, so each epoch is
+  a fresh permutation of the whole split: a true shuffle, with no shuffle
+  buffer and no cache of decoded examples in memory.
   """
-  source = tfds.data_source(dataset, split=split, data_dir=data_dir)
+  source = builder.as_data_source(split=split)
   return IndexedBatches(source, task.inputs_targets, batch_size,
                         shuffle_seed=shuffle_seed, limit=limit,
-                        keys=batchable_features(source.dataset_info))
+                        keys=batchable_features(builder.info))
 
 
 class IndexedBatches(keras.utils.PyDataset):

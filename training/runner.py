@@ -187,77 +187,49 @@ def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
                 loss_weights=task.loss_weights, metrics=task.train_metrics)
 
 
+PIPELINES = {"tfds": data.training_pipeline,
+             "data_source": data.data_source_pipeline}
+
+
 def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
           limit=None, learning_rate=None, results=None, verbose=1,
           command=None, dataset=None, input_pipeline="tfds", overwrite=False,
           manual_dir=None, callbacks=()):
   """Trains, saves and scores one task's model; returns its test metrics.
 
-  callbacks: Keras callbacks to add to the run's own.
-
-  input_pipeline: "tfds" (tfds.load, tf.data) or "data_source"
-  (tfds.data_source of an array_record build, read by index).
+  input_pipeline: "tfds" (tf.data) or "data_source" (an array_record
+  build's data source, read by index). callbacks: Keras callbacks to add to
+  the run's own.
 
   Re-running the same command after an interruption resumes from the last
   finished epoch (Keras BackupAndRestore in `out/backup`); see
-  `prepare_run_folder` for a folder holding another run.
+  `prepare_run_folder` for a folder holding another run. The builder and
+  the model are opened once, for training and scoring alike.
   """
   task = TASKS[task_name]
-  dataset = dataset or task.dataset
   settings = {
-      "task": task_name, "dataset": dataset,
+      "task": task_name, "dataset": dataset or task.dataset,
       "epochs": epochs or task.epochs,
       "batch_size": batch_size or task.batch_size,
       "learning_rate": learning_rate or task.learning_rate,
       "seed": seed, "limit": limit, "input_pipeline": input_pipeline,
   }
-  builder = _built(dataset, data_dir, manual_dir)
+  builder = _built(settings["dataset"], data_dir, manual_dir)
   code = provenance()  # what this run executes, before anything can change
   out = pathlib.Path(out)
   if results is not None:
     check_output_file(results)  # before training, not after it
   prepare_run_folder(out, settings, overwrite,
                      say=print if verbose else lambda line: None)
-  keras.utils.set_random_seed(seed)
-
-  pipeline = {"tfds": data.training_pipeline,
-              "data_source": data.data_source_pipeline}[input_pipeline]
-  batch_size = settings["batch_size"]
-  train_ds = pipeline(task, dataset, task.train_split, batch_size, data_dir,
-                      limit, shuffle_seed=seed)
-  val_limit = max(1, limit // 9) if limit else None
-  val_ds = pipeline(task, dataset, task.validation_split, batch_size,
-                    data_dir, val_limit)
-  train_examples = data.num_examples(dataset, task.train_split, data_dir,
-                                     limit)
-  steps = -(-train_examples // batch_size)
-  model = task.get_model(builder.info.features)
-  storage.check_free_space(out, run_bytes(model), f"training {task_name}",
-                           "--out")
-  compile_model(task, model, steps, settings["epochs"],
-                settings["learning_rate"])
-  callbacks = [
-      *callbacks,
-      # Two states: a kill while one is written leaves the other to resume
-      # from (one corrupt h5 file would otherwise stop every resume).
-      keras.callbacks.BackupAndRestore(str(out / BACKUP_DIR),
-                                       double_checkpoint=True),
-      keras.callbacks.CSVLogger(str(out / LOG_FILE), append=True),
-      AtomicBestCheckpoint(out / BEST_FILE, out / LOG_FILE),
-  ]
-  start = time.perf_counter()
-  model.fit(train_ds, validation_data=val_ds, epochs=settings["epochs"],
-            callbacks=callbacks, verbose=verbose, shuffle=False)
-  train_seconds = time.perf_counter() - start
+  train_seconds, train_examples = _fit(task, builder, settings, out, verbose,
+                                       callbacks)
   # Keep the epoch with the lowest validation loss (normally the last one of
   # a cosine schedule).
   best = keras.saving.load_model(out / BEST_FILE, safe_mode=True)
   save_model_atomically(best, out / MODEL_FILE)
-
   # The whole test split, whatever `limit`: a quick run's predictions file
   # can still be scored.
-  scores = evaluate(task_name, out / MODEL_FILE, data_dir=data_dir,
-                    out=out, dataset=dataset)
+  scores = score_model(task, builder, best, out / MODEL_FILE, out=out)
   report = {
       **{k: v for k, v in scores.items() if not isinstance(v, list)},
       **settings,
@@ -279,6 +251,40 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   return report
 
 
+def _fit(task, builder, settings, out, verbose, callbacks):
+  """Fits a new model of the task as `settings` say, resuming from
+  out/backup; returns (seconds, training examples)."""
+  keras.utils.set_random_seed(settings["seed"])
+  pipeline = PIPELINES[settings["input_pipeline"]]
+  batch_size, limit = settings["batch_size"], settings["limit"]
+  train_ds = pipeline(task, builder, task.train_split, batch_size, limit,
+                      shuffle_seed=settings["seed"])
+  val_ds = pipeline(task, builder, task.validation_split, batch_size,
+                    max(1, limit // 9) if limit else None)
+  train_examples = data.num_examples(builder, task.train_split, limit)
+  model = task.get_model(builder.info.features)
+  storage.check_free_space(out, run_bytes(model), f"training {task.name}",
+                           "--out")
+  compile_model(task, model, -(-train_examples // batch_size),
+                settings["epochs"], settings["learning_rate"])
+  start = time.perf_counter()
+  model.fit(train_ds, validation_data=val_ds, epochs=settings["epochs"],
+            callbacks=[*callbacks, *_run_callbacks(out)], verbose=verbose,
+            shuffle=False)
+  return time.perf_counter() - start, train_examples
+
+
+def _run_callbacks(out):
+  return [
+      # Two states: a kill while one is written leaves the other to resume
+      # from (one corrupt h5 file would otherwise stop every resume).
+      keras.callbacks.BackupAndRestore(str(out / BACKUP_DIR),
+                                       double_checkpoint=True),
+      keras.callbacks.CSVLogger(str(out / LOG_FILE), append=True),
+      AtomicBestCheckpoint(out / BEST_FILE, out / LOG_FILE),
+  ]
+
+
 def check_model_fits(model, model_path, task, info):
   """InputError when a saved model cannot take or answer this dataset."""
   want = tuple(info.features["image"].shape)
@@ -298,48 +304,68 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
              out=None, dataset=None, results=None, manual_dir=None):
   """Scores a saved model on a split with `mnist_derived.evaluation`.
 
-  With `out`: writes `evaluation-<split>.json`, the predictions as a
-  predictions file `predictions-<split>.npz` (which `mnist-derived score`
-  scores to the same figures) and a figure `predictions-<split>.png`.
-  With `results` (a file `train --results` wrote): refreshes its scores with
-  this code's, and records this code as `evaluation_provenance`, so a
-  change to the scoring regenerates results without retraining.
+  With `out`, writes what `score_model` writes. With `results` (a file
+  `train --results` wrote): refreshes its scores with this code's, and
+  records this code as `evaluation_provenance`, so a change to the scoring
+  regenerates results without retraining.
   """
   task = TASKS[task_name]
-  dataset = dataset or task.dataset
-  builder = _built(dataset, data_dir, manual_dir)
+  builder = _built(dataset or task.dataset, data_dir, manual_dir)
   model = keras.saving.load_model(model_path, safe_mode=True)
   check_model_fits(model, model_path, task, builder.info)
-  predictions, truth = {}, {}
-  for batch in data.scoring_pipeline(dataset, split, EVAL_BATCH, data_dir,
-                                     limit):
-    outputs = task.predictions(model.predict_on_batch(batch["image"]))
-    for name, value in [("index", batch["index"]), *outputs.items()]:
-      predictions.setdefault(name, []).append(np.asarray(value))
-    for name in task.truth:
-      truth.setdefault(name, []).append(np.asarray(batch[name]))
-  predictions = {k: np.concatenate(v) for k, v in predictions.items()}
-  order = np.argsort(predictions["index"], kind="stable")
-  predictions = {k: v[order] for k, v in predictions.items()}
-  truth = {k: np.concatenate(v)[order] for k, v in truth.items()}
-  scores = score_lib.score_arrays(
-      builder, {k: v for k, v in predictions.items() if k != "index"}, truth)
-  scores = {"task": task_name, "dataset": dataset, "split": split,
-            "model": str(model_path), "examples": len(order), **scores}
-  if out is not None:
-    out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(scores, out / f"evaluation-{split}.json")
-    files.save_npz(out / f"predictions-{split}.npz", predictions)
-    first_examples = next(iter(data.scoring_pipeline(
-        dataset, split, PREDICTION_FIGURE_EXAMPLES, data_dir,
-        limit=PREDICTION_FIGURE_EXAMPLES)))
-    figures.prediction_grid(task, model, first_examples,
-                            out / f"predictions-{split}.png",
-                            builder.info)
+  scores = score_model(task, builder, model, model_path, split, limit, out)
   if results is not None:
     report = json.loads(pathlib.Path(results).read_text())
     report.update({k: v for k, v in scores.items() if k != "model"},
                   evaluation_provenance=provenance())
     write_json_atomically(report, results)
   return scores
+
+
+def score_model(task, builder, model, model_path, split="test", limit=None,
+                out=None):
+  """The scores of a model's predictions of a split (its first `limit`).
+
+  With `out`: writes `evaluation-<split>.json`, the predictions as a
+  predictions file `predictions-<split>.npz` (which `mnist-derived score`
+  scores to the same figures) and a figure `predictions-<split>.png` of the
+  first examples.
+  """
+  predictions, truth, first = _predict(task, builder, model, split, limit)
+  scores = score_lib.score_arrays(
+      builder, {k: v for k, v in predictions.items() if k != "index"}, truth)
+  scores = {"task": task.name,
+            "dataset": f"{builder.name}/{builder.builder_config.name}",
+            "split": split, "model": str(model_path),
+            "examples": len(predictions["index"]), **scores}
+  if out is not None:
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(scores, out / f"evaluation-{split}.json")
+    files.save_npz(out / f"predictions-{split}.npz", predictions)
+    figures.prediction_grid(task, model,
+                            _first(first, PREDICTION_FIGURE_EXAMPLES),
+                            out / f"predictions-{split}.png", builder.info)
+  return scores
+
+
+def _predict(task, builder, model, split, limit):
+  """The arrays of a predictions file and the truth of a split, sorted by
+  index, and the split's first batch (for the figure)."""
+  predictions, truth, first = {}, {}, None
+  for batch in data.scoring_pipeline(builder, split, EVAL_BATCH, limit):
+    first = batch if first is None else first
+    outputs = task.predictions(model.predict_on_batch(batch["image"]))
+    for name, value in [("index", batch["index"]), *outputs.items()]:
+      predictions.setdefault(name, []).append(np.asarray(value))
+    for name in task.truth:
+      truth.setdefault(name, []).append(np.asarray(batch[name]))
+  order = np.argsort(np.concatenate(predictions["index"]), kind="stable")
+  return ({k: np.concatenate(v)[order] for k, v in predictions.items()},
+          {k: np.concatenate(v)[order] for k, v in truth.items()}, first)
+
+
+def _first(batch, count):
+  """The first `count` examples of a batch (a dict, nested for sequences)."""
+  return {k: _first(v, count) if isinstance(v, dict) else v[:count]
+          for k, v in batch.items()}

@@ -8,7 +8,7 @@ from mnist_derived import geometry
 from mnist_derived.core import builder
 from mnist_derived.core import encoding
 from mnist_derived.core import sources
-from tests.toy_dataset.mnist_ink import declaration
+from mnist_ink import declaration
 
 
 class Builder(builder.SourceBuilder):
