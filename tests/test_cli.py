@@ -50,6 +50,8 @@ def test_python_dash_m_is_the_command():
   module = _run([sys.executable, "-m", "mnist_derived"], "--version")
   script = _run([MNIST_DERIVED], "--version")
   assert module.stdout.strip() == script.stdout.strip() == __version__
+  training = _run([sys.executable, "-m", "training"], "evaluate", "--help")
+  assert training.stdout == _run([MNIST_DERIVED], "evaluate", "--help").stdout
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,10 @@
-"""`python -m training train|evaluate ...`: the same as `mnist-derived train|evaluate ...`."""
+"""`python -m training train|evaluate ...`: the same as `mnist-derived train|evaluate ...`.
 
+The command is run, not imported: `training` is a library the command uses,
+and depends on nothing above it.
+"""
+
+import os
 import sys
 
-from mnist_derived.cli import main
-
-sys.exit(main(sys.argv[1:]))
+os.execv(sys.executable, [sys.executable, "-m", "mnist_derived", *sys.argv[1:]])
