@@ -51,6 +51,8 @@ DUMMY_BUILDS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist",
                 "mosaic": "mnist_mosaic_tiny/2x2"}
 # A scattered mosaic with scaled digits, built beside them (no training task).
 DUMMY_SCATTER = "mnist_mosaic_tiny/scatter_scaled"
+# MultiMNIST's shape, for the pairs task.
+DUMMY_PAIRS = "mnist_mosaic_tiny/multimnist"
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +62,7 @@ def dummy_data_dir(tmp_path_factory):
   import tests.builder_testing  # noqa: F401  (registers the tiny mosaic)
   path = tmp_path_factory.mktemp("tfds")
   config = tfds.download.DownloadConfig(manual_dir=str(DUMMY_DATA))
-  for name in [*DUMMY_BUILDS.values(), DUMMY_SCATTER]:
+  for name in [*DUMMY_BUILDS.values(), DUMMY_SCATTER, DUMMY_PAIRS]:
     tfds.builder(name, data_dir=path).download_and_prepare(
         download_config=config)
   return path

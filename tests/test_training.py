@@ -20,6 +20,7 @@ from training import data
 from training import runner
 from tests.builder_testing import TinyMosaic  # noqa: F401  (registers it)
 from tests.conftest import DUMMY_BUILDS
+from tests.conftest import DUMMY_PAIRS
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
@@ -27,7 +28,7 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-DATASETS = DUMMY_BUILDS
+DATASETS = {**DUMMY_BUILDS, "pairs": DUMMY_PAIRS}
 
 
 @pytest.fixture

@@ -12,22 +12,11 @@ import tensorflow as tf
 
 from mnist_derived import decoding
 
-def load_examples(builder, split, limit=None):
-  """A split of a built dataset as a tf.data.Dataset of dicts of its
-  `batchable_features`."""
+def load_examples(builder, split, keys, limit=None):
+  """A split of a built dataset as a tf.data.Dataset of dicts of `keys`."""
   ds = builder.as_dataset(split=split, shuffle_files=False)
-  keys = batchable_features(builder.info)
   ds = ds.map(lambda ex: {k: ex[k] for k in keys})
   return ds.take(limit) if limit else ds
-
-
-def batchable_features(info):
-  """Top-level features of fixed shape: the ones a batch can stack. A
-  scattered mosaic's `objects` (0 to 4 per example) are not; no task reads
-  them."""
-  return [key for key, feature in info.features.items()
-          if all(None not in spec.shape
-                 for spec in tf.nest.flatten(feature.get_tensor_info()))]
 
 
 def num_examples(builder, split, limit=None):
@@ -38,7 +27,7 @@ def num_examples(builder, split, limit=None):
 def training_pipeline(task, builder, split, batch_size, limit=None,
                       shuffle_seed=None):
   """(inputs, targets) batches: decoded once, cached, reshuffled per epoch."""
-  ds = load_examples(builder, split, limit)
+  ds = load_examples(builder, split, task.reads, limit)
   ds = ds.map(task.inputs_targets, num_parallel_calls=tf.data.AUTOTUNE)
   # Decoding PNGs costs more than a small model's step: do it once.
   ds = ds.cache()
@@ -48,17 +37,18 @@ def training_pipeline(task, builder, split, batch_size, limit=None,
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def scoring_pipeline(builder, split, batch_size, limit=None):
-  """Batched example dicts in split order, for scoring a model.
+def scoring_pipeline(task, builder, split, batch_size, limit=None):
+  """Batches of the features the task reads, and `index`, in split order.
 
   Reads array_record builds through their data source (tf.data can't read
   them), any other build through tf.data.
   """
+  keys = ("index", *task.reads)
   if decoding.is_array_record(builder):
-    source = builder.as_data_source(split=split)
-    return IndexedBatches(source, lambda batch: batch, batch_size, limit=limit,
-                          keys=batchable_features(builder.info))
-  return load_examples(builder, split, limit).batch(batch_size).prefetch(
+    return IndexedBatches(builder.as_data_source(split=split),
+                          lambda batch: batch, batch_size, limit=limit,
+                          keys=keys)
+  return load_examples(builder, split, keys, limit).batch(batch_size).prefetch(
       tf.data.AUTOTUNE)
 
 
@@ -71,10 +61,10 @@ def data_source_pipeline(task, builder, split, batch_size, limit=None,
   a fresh permutation of the whole split: a true shuffle, with no shuffle
   buffer and no cache of decoded examples in memory.
   """
-  source = builder.as_data_source(split=split)
-  return IndexedBatches(source, task.inputs_targets, batch_size,
+  return IndexedBatches(builder.as_data_source(split=split),
+                        task.inputs_targets, batch_size,
                         shuffle_seed=shuffle_seed, limit=limit,
-                        keys=batchable_features(builder.info))
+                        keys=task.reads)
 
 
 class IndexedBatches(keras.utils.PyDataset):

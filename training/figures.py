@@ -106,6 +106,22 @@ def circles_figure(images, batch, outputs, info):
   return fig
 
 
+def pairs_figure(images, batch, outputs, info):
+  """Each image, its predicted pair above and the true one in brackets."""
+  del info
+  fig, axes = _panel_row(len(images))
+  true = np.sort(np.asarray(batch["objects"]["label"]), axis=-1)
+  pred = np.sort(np.argsort(-np.asarray(outputs), axis=-1)[:, :2], axis=-1)
+  for ax, image, p, t in zip(axes, images, pred, true):
+    ax.imshow(image, cmap="gray")
+    ax.set_title(f"{p[0]},{p[1]} ({t[0]},{t[1]})", fontsize=7,
+                 color="black" if (p == t).all() else "red")
+  fig.suptitle("predicted pair (true pair); red where they differ",
+               fontsize=8)
+  fig.tight_layout()
+  return fig
+
+
 def _error_overlay(true, pred):
   """RGBA: pixels both call foreground green, false positives red, misses blue."""
   rgba = np.zeros(true.shape + (4,))

@@ -1,4 +1,4 @@
-"""Keras models of the three tasks: one function per architecture.
+"""Keras models of the tasks: one function per architecture.
 
 Every model takes uint8 images and rescales them itself, so a saved model
 scores raw dataset images with no preprocessing to remember. Only built-in
@@ -12,6 +12,7 @@ FG_FILTERS = (16, 32, 64)
 MOSAIC_FILTERS = (16, 32, 64, 128)
 CONTEXT_UNITS = 16
 CIRCLES_FILTERS = (32, 64, 128)
+PAIRS_FILTERS = (32, 64, 128)
 NUM_DIGITS = 10
 
 
@@ -115,3 +116,18 @@ def get_circles_model(image_shape=(28, 28, 1), num_classes=NUM_DIGITS):
   circle = layers.Dense(3, name="circle")(circle)
   return keras.Model(inputs, {"label": label, "circle": circle},
                      name="circles_cnn")
+
+
+def get_pairs_model(image_shape=(36, 36, 1), num_classes=NUM_DIGITS):
+  """A small CNN with a two-label head: one sigmoid per class, read as the
+  pair of the two most probable classes (a pair's digits differ in class)."""
+  inputs = keras.Input(shape=image_shape, dtype="uint8", name="image")
+  x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+  for depth, f in enumerate(PAIRS_FILTERS):
+    x = conv_block(x, f, convs=1 if depth == 0 else 2, name=f"level{depth}")
+    x = layers.MaxPooling2D(name=f"pool{depth}")(x)
+  x = layers.Flatten()(x)
+  x = layers.Dropout(0.3)(x)
+  x = layers.Dense(256, activation="relu")(x)
+  digits = layers.Dense(num_classes, activation="sigmoid", name="digits")(x)
+  return keras.Model(inputs, digits, name="pairs_cnn")

@@ -324,20 +324,22 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
 
 def score_model(task, builder, model, model_path, split="test", limit=None,
                 out=None):
-  """The scores of a model's predictions of a split (its first `limit`).
+  """The scores of a model's predictions of a split (its first `limit`),
+  against the truth `mnist-derived score` reads.
 
   With `out`: writes `evaluation-<split>.json`, the predictions as a
   predictions file `predictions-<split>.npz` (which `mnist-derived score`
   scores to the same figures) and a figure `predictions-<split>.png` of the
   first examples.
   """
-  predictions, truth, first = _predict(task, builder, model, split, limit)
-  scores = score_lib.score_arrays(
-      builder, {k: v for k, v in predictions.items() if k != "index"}, truth)
+  predictions, first = _predict(task, builder, model, split, limit)
+  arrays = {k: v for k, v in predictions.items() if k != "index"}
+  truth = _truth_of(builder, split, predictions["index"], tuple(arrays))
   scores = {"task": task.name,
             "dataset": f"{builder.name}/{builder.builder_config.name}",
             "split": split, "model": str(model_path),
-            "examples": len(predictions["index"]), **scores}
+            "examples": len(predictions["index"]),
+            **score_lib.score_arrays(builder, arrays, truth)}
   if out is not None:
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -350,19 +352,26 @@ def score_model(task, builder, model, model_path, split="test", limit=None,
 
 
 def _predict(task, builder, model, split, limit):
-  """The arrays of a predictions file and the truth of a split, sorted by
-  index, and the split's first batch (for the figure)."""
-  predictions, truth, first = {}, {}, None
-  for batch in data.scoring_pipeline(builder, split, EVAL_BATCH, limit):
+  """The arrays of a predictions file of a split, sorted by index, and the
+  split's first batch (for the figure)."""
+  predictions, first = {}, None
+  for batch in data.scoring_pipeline(task, builder, split, EVAL_BATCH, limit):
     first = batch if first is None else first
     outputs = task.predictions(model.predict_on_batch(batch["image"]))
     for name, value in [("index", batch["index"]), *outputs.items()]:
       predictions.setdefault(name, []).append(np.asarray(value))
-    for name in task.truth:
-      truth.setdefault(name, []).append(np.asarray(batch[name]))
   order = np.argsort(np.concatenate(predictions["index"]), kind="stable")
-  return ({k: np.concatenate(v)[order] for k, v in predictions.items()},
-          {k: np.concatenate(v)[order] for k, v in truth.items()}, first)
+  return {k: np.concatenate(v)[order] for k, v in predictions.items()}, first
+
+
+def _truth_of(builder, split, indices, names):
+  """The truth predictions holding `names` are scored against, for the
+  examples at `indices` (sorted), as the scorer reads it."""
+  scoring = score_lib.scoring_of(builder)
+  truth = score_lib.load_truth(builder, split, scoring.truth_for(names))
+  rows = np.flatnonzero(np.isin(truth.pop("index"), indices))
+  return {k: v[rows] if isinstance(v, np.ndarray) else [v[i] for i in rows]
+          for k, v in truth.items()}
 
 
 def _first(batch, count):

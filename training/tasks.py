@@ -1,7 +1,8 @@
-"""The three tasks: which dataset, which model, which losses and scores.
+"""The tasks: which dataset, which model, which losses and scores.
 
 Scores come from `mnist_derived.evaluation`, the same code that
-`mnist-derived score` runs on anyone's predictions file.
+`mnist-derived score` runs on anyone's predictions file, against the truth
+it reads.
 """
 
 import dataclasses
@@ -28,7 +29,8 @@ class Task:
   train_metrics: object
   # model outputs of a batch -> the arrays of a predictions file
   predictions: Callable
-  truth: tuple  # features the scores compare against
+  # the features inputs_targets and figure read (besides `index`)
+  reads: tuple
   # (images, batch, model outputs, DatasetInfo) -> a Figure of predictions
   figure: Callable
   epochs: int
@@ -58,6 +60,17 @@ def _mosaic_predictions(outputs):
   return {"mask": np.argmax(outputs, axis=-1).astype(np.uint8)}
 
 
+def _pair_targets(example):
+  """The image, and 1 for each class of its digits (multi-hot)."""
+  labels = tf.one_hot(example["objects"]["label"], models.NUM_DIGITS)
+  return example["image"], tf.reduce_max(labels, axis=-2)
+
+
+def _pair_predictions(outputs):
+  """The two most probable classes, in increasing order."""
+  return {"labels": np.sort(np.argsort(-outputs, axis=-1)[:, :2], axis=-1)}
+
+
 TASKS = {
     t.name: t for t in [
         Task(
@@ -70,7 +83,7 @@ TASKS = {
             train_metrics=[keras.metrics.BinaryIoU(
                 target_class_ids=[1], threshold=0.5, name="fg_iou")],
             predictions=_fg_predictions,
-            truth=("mask",),
+            reads=("image", "mask"),
             figure=figures.fg_figure,
             epochs=14, batch_size=64, learning_rate=3e-3,
         ),
@@ -87,7 +100,7 @@ TASKS = {
             loss_weights={"label": 1.0, "circle": 1.0},
             train_metrics={"label": ["accuracy"], "circle": ["mae"]},
             predictions=_circles_predictions,
-            truth=("label", "circle"),
+            reads=("image", "label", "circle", "circle_normalized"),
             figure=figures.circles_figure,
             epochs=12, batch_size=64, learning_rate=2e-3,
         ),
@@ -100,9 +113,23 @@ TASKS = {
             loss="sparse_categorical_crossentropy",
             train_metrics=["accuracy"],
             predictions=_mosaic_predictions,
-            truth=("mask",),
+            reads=("image", "mask"),
             figure=figures.mosaic_figure,
             epochs=3, batch_size=32, learning_rate=2e-3,
+            train_split="train", validation_split="validation",
+        ),
+        Task(
+            name="pairs",
+            dataset="mnist_mosaic/multimnist",
+            get_model=lambda f: models.get_pairs_model(
+                f["image"].shape, f["objects"]["label"].num_classes),
+            inputs_targets=_pair_targets,
+            loss="binary_crossentropy",
+            train_metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+            predictions=_pair_predictions,
+            reads=("image", "objects"),
+            figure=figures.pairs_figure,
+            epochs=6, batch_size=64, learning_rate=2e-3,
             train_split="train", validation_split="validation",
         ),
     ]
