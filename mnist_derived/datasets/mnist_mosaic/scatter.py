@@ -98,13 +98,9 @@ def place(sides, fg_boxes, canvas, max_overlap, rng):
     for _ in range(_MAX_BATCHES):
       raw = np.asarray(rng.random_raw(2 * CANDIDATES), np.uint64)
       rows, cols, candidates = _candidates(raw, side, fg_boxes[k], canvas)
-      if placed_boxes:
-        worst = geometry.box_overlaps(placed_boxes, candidates).max(axis=0)
-        fits = np.flatnonzero(worst <= max_overlap)
-      else:
-        fits = np.array([0])
-      if fits.size:
-        choice = fits[0]
+      found, choice = _first_fit(np.array(placed_boxes, np.int64).reshape(
+          -1, 4), candidates, max_overlap)
+      if found:
         placed_boxes.append(candidates[choice])
         positions.append((rows[choice], cols[choice]))
         kept[k] = True
@@ -127,6 +123,20 @@ def _candidates(raw, sides, fg_boxes, canvas):
   return rows, cols, np.asarray(fg_boxes)[..., None, :] + shifts
 
 
+def _first_fit(placed, candidates, max_overlap):
+  """The placement rule: the first candidate box that overlaps each placed
+  box by at most max_overlap (any candidate when none is placed).
+
+  placed (..., k, 4), candidates (..., C, 4). Returns (found (...) bool,
+  the first fitting candidate (...), 0 where none fits).
+  """
+  worst = geometry.overlaps(placed[..., :, None, :],
+                            candidates[..., None, :, :]).max(
+                                axis=-2, initial=0.0)
+  fits = worst <= max_overlap
+  return fits.any(axis=-1), np.argmax(fits, axis=-1)
+
+
 def place_many(sides, fg_boxes, counts, canvas, max_overlap, first_batches):
   """`place` for many examples at once, where each digit's first batch fits.
 
@@ -145,12 +155,8 @@ def place_many(sides, fg_boxes, counts, canvas, max_overlap, first_batches):
     active = counts > k
     placed = np.take_along_axis(
         boxes[:, :k], choice[:, :k, None, None], axis=2)[:, :, 0]  # (E, k, 4)
-    worst = np.zeros((num, CANDIDATES))
-    for j in range(k):
-      worst = np.maximum(worst, geometry.overlaps(placed[:, j, None], boxes[:, k]))
-    fits = worst <= max_overlap
-    choice[:, k] = np.argmax(fits, axis=1)
-    done &= ~active | fits.any(axis=1)
+    found, choice[:, k] = _first_fit(placed, boxes[:, k], max_overlap)
+    done &= ~active | found
   pick = choice[..., None]
   positions = np.stack([np.take_along_axis(rows, pick, 2)[..., 0],
                         np.take_along_axis(cols, pick, 2)[..., 0]], axis=-1)
