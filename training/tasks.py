@@ -129,7 +129,7 @@ TASKS = {
             predictions=_pair_predictions,
             reads=("image", "objects"),
             figure=figures.pairs_figure,
-            epochs=6, batch_size=64, learning_rate=2e-3,
+            epochs=3, batch_size=64, learning_rate=2e-3,
             train_split="train", validation_split="validation",
         ),
     ]
