@@ -52,7 +52,7 @@ else:  # the generator alone
   from mnist_derived.core import generation, sources
   dl = tfds.download.DownloadManager(download_dir=data_dir)
   source_splits = sources.load_splits(manual_dir, dl, config.source)
-  chunks = generation.InThread()
+  chunks = generation.Local()
   for split, source_split in builder.split_sources(config).items():
     images, labels = source_splits[source_split]
     bounds = generation.chunk_bounds(

@@ -144,7 +144,7 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
   def _split_generators(self, dl_manager):
     config = self.builder_config
-    build = self._build or _Build(BuildRequest(), generation.InThread())
+    build = self._build or _Build(BuildRequest(), generation.Local())
     num_classes = len(sources.SOURCES[config.source].class_names)
     paths = sources.split_paths(build.request.manual_dir, dl_manager,
                                 config.source)

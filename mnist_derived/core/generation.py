@@ -213,19 +213,12 @@ class ChunkMaker:
     raise NotImplementedError
 
 
-class InThread(ChunkMaker):
-  """The next chunk made in a thread while TFDS writes the current one."""
-
-  def examples(self, split, make_chunk, source, bounds):
-    return timed(split, read_ahead(
-        functools.partial(make_chunk, source.images, source.labels), bounds))
-
-
 @dataclasses.dataclass
-class InProcesses(ChunkMaker):
-  """Chunks made ahead in worker processes (a thread where they cannot be)."""
+class Local(ChunkMaker):
+  """Chunks made in this machine: ahead in worker processes where a pool
+  is given and they pay, else in a thread (`local_examples`)."""
 
-  pool: Optional[processes.ChunkProcesses]
+  pool: Optional[processes.ChunkProcesses] = None
 
   def examples(self, split, make_chunk, source, bounds):
     return timed(split, local_examples(
@@ -250,4 +243,4 @@ def chunk_maker(beam=False):
     yield OnBeam()
     return
   with worker_processes() as pool:
-    yield InProcesses(pool) if pool is not None else InThread()
+    yield Local(pool)
