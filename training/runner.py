@@ -329,10 +329,11 @@ def score_model(task, builder, model, model_path, split="test", limit=None,
 
   With `out`: writes `evaluation-<split>.json`, the predictions as a
   predictions file `predictions-<split>.npz` (which `mnist-derived score`
-  scores to the same figures) and a figure `predictions-<split>.png` of the
-  first examples.
+  scores to the same figures), a figure `predictions-<split>.png` of the
+  first examples and, for a task with detections, their COCO results
+  `detections-<split>.json` (for `mnist-derived score --detections`).
   """
-  predictions, first = _predict(task, builder, model, split, limit)
+  predictions, found, first = _predict(task, builder, model, split, limit)
   arrays = {k: v for k, v in predictions.items() if k != "index"}
   truth = _truth_of(builder, split, predictions["index"], tuple(arrays))
   scores = {"task": task.name,
@@ -345,6 +346,8 @@ def score_model(task, builder, model, model_path, split="test", limit=None,
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomically(scores, out / f"evaluation-{split}.json")
     files.save_npz(out / f"predictions-{split}.npz", predictions)
+    if task.detections is not None:
+      write_json_atomically(found, out / f"detections-{split}.json")
     figures.prediction_grid(task, model,
                             _first(first, PREDICTION_FIGURE_EXAMPLES),
                             out / f"predictions-{split}.png", builder.info)
@@ -352,16 +355,22 @@ def score_model(task, builder, model, model_path, split="test", limit=None,
 
 
 def _predict(task, builder, model, split, limit):
-  """The arrays of a predictions file of a split, sorted by index, and the
-  split's first batch (for the figure)."""
-  predictions, first = {}, None
+  """The arrays of a predictions file of a split, sorted by index; the COCO
+  results of the task's detections (sorted likewise); and the split's first
+  batch (for the figure)."""
+  predictions, found, first = {}, [], None
   for batch in data.scoring_pipeline(task, builder, split, EVAL_BATCH, limit):
     first = batch if first is None else first
-    outputs = task.predictions(model.predict_on_batch(batch["image"]))
-    for name, value in [("index", batch["index"]), *outputs.items()]:
+    outputs = model.predict_on_batch(batch["image"])
+    predicted = task.predictions(outputs)
+    if task.detections is not None:
+      found += task.detections(np.asarray(batch["index"]), outputs, predicted)
+    for name, value in [("index", batch["index"]), *predicted.items()]:
       predictions.setdefault(name, []).append(np.asarray(value))
   order = np.argsort(np.concatenate(predictions["index"]), kind="stable")
-  return {k: np.concatenate(v)[order] for k, v in predictions.items()}, first
+  found.sort(key=lambda result: result["image_id"])
+  return ({k: np.concatenate(v)[order] for k, v in predictions.items()},
+          found, first)
 
 
 def _truth_of(builder, split, indices, names):

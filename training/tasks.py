@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_derived.evaluation import detections
+from mnist_derived.evaluation import instances
 from mnist_derived.evaluation import metrics
 from training import figures
 from training import models
@@ -37,6 +39,8 @@ class Task:
   batch_size: int
   learning_rate: float
   loss_weights: object = None
+  # (index, model outputs, their predictions) -> COCO results; None: none
+  detections: Callable = None
   # fg and circles examples are one source image each, so 10% of train is a
   # clean validation set (as the reference held out); a mosaic shares source
   # digits with other mosaics of its split, so mnist_mosaic has a
@@ -57,7 +61,43 @@ def _circles_predictions(outputs):
 
 
 def _mosaic_predictions(outputs):
-  return {"mask": np.argmax(outputs, axis=-1).astype(np.uint8)}
+  """The class map, and its objects: each 8-connected region of one class
+  (instances from a semantic model, with no network of their own)."""
+  mask = np.argmax(outputs, axis=-1).astype(np.uint8)
+  return {"mask": mask, "instances": instances.components(mask)}
+
+
+def _mosaic_detections(index, outputs, predicted):
+  return detections.results_of(index, predicted["instances"],
+                               predicted["mask"], outputs)
+
+
+def _cell_digits(mask):
+  """(H/8, W/8, 10): 1 where a digit class has a pixel in the 8x8 cell."""
+  height, width = mask.shape[0], mask.shape[1]
+  digits = tf.one_hot(tf.cast(mask[..., 0], tf.int32),
+                      models.NUM_DIGITS + 1)[..., 1:]
+  stride = models.CELL_STRIDE
+  cells = tf.reshape(digits, (height // stride, stride, width // stride,
+                              stride, models.NUM_DIGITS))
+  return tf.reduce_max(cells, axis=(1, 3))
+
+
+def _scatter_targets(example):
+  return example["image"], {"mask": example["mask"],
+                            "cells": _cell_digits(example["mask"])}
+
+
+def _scatter_predictions(outputs):
+  return _mosaic_predictions(outputs["mask"])
+
+
+def _scatter_detections(index, outputs, predicted):
+  return _mosaic_detections(index, outputs["mask"], predicted)
+
+
+def _scatter_figure(images, batch, outputs, info):
+  return figures.mosaic_figure(images, batch, outputs["mask"], info)
 
 
 def _pair_targets(example):
@@ -116,6 +156,24 @@ TASKS = {
             reads=("image", "mask"),
             figure=figures.mosaic_figure,
             epochs=3, batch_size=32, learning_rate=2e-3,
+            detections=_mosaic_detections,
+            train_split="train", validation_split="validation",
+        ),
+        Task(
+            name="scatter",
+            dataset="mnist_mosaic/scatter",
+            get_model=lambda f: models.get_scatter_model(
+                f["image"].shape, f["mask"].num_classes),
+            inputs_targets=_scatter_targets,
+            loss={"mask": "sparse_categorical_crossentropy",
+                  "cells": "binary_crossentropy"},
+            loss_weights={"mask": 1.0, "cells": 1.0},
+            train_metrics={"mask": ["accuracy"]},
+            predictions=_scatter_predictions,
+            reads=("image", "mask"),
+            figure=_scatter_figure,
+            epochs=5, batch_size=32, learning_rate=3e-3,
+            detections=_scatter_detections,
             train_split="train", validation_split="validation",
         ),
         Task(

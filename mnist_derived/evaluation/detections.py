@@ -8,6 +8,8 @@ Every detection of a file has the same kinds of geometry; boxes are scored
 as `bbox`, masks as `segm`. The ground truth is the COCO export of the split
 (`mnist_derived.export.coco`), so both score through pycocotools in the same
 way. Every check raises PredictionsError naming the file and the problem.
+`results_of` writes such a list from a semantic model's class
+probabilities.
 """
 
 import contextlib
@@ -15,7 +17,11 @@ import io
 import json
 import math
 
+import numpy as np
+
+from mnist_derived import geometry
 from mnist_derived.core import errors
+from mnist_derived.evaluation import instances
 from mnist_derived.evaluation.predictions import PredictionsError
 
 # COCOeval's summary lines 0, 1 and 2: AP at IoU 0.50:0.95, 0.50 and 0.75.
@@ -117,3 +123,31 @@ def coco_scores(ground_truth, detections, iou_types):
                           for name, i in _SUMMARY.items()}
   return scores
 
+
+
+def results_of(image_ids, instance_maps, class_maps, probabilities):
+  """COCO results of predicted objects: one per id of each instance map.
+
+  image_ids (N,); instance_maps and class_maps (N, H, W), 0 background;
+  probabilities (N, H, W, classes + 1), background first. An object's
+  class is the scorer's (`instances.object_classes`: the majority class of
+  its pixels), and its score that class's mean probability over them, so
+  COCOeval ranks confident objects first. Objects without a digit pixel
+  are left out.
+  """
+  from mnist_derived.export import coco  # pylint: disable=g-import-not-at-top
+  results = []
+  for image_id, ids, classes, probs in zip(image_ids, instance_maps,
+                                           class_maps, probabilities):
+    object_ids = np.unique(ids[ids > 0])
+    for object_id, digit in zip(
+        object_ids, instances.object_classes(ids, classes, object_ids)):
+      if digit < 0:
+        continue
+      owned = ids == object_id
+      box = geometry.coco_boxes(geometry.tight_boxes(owned[None])[0])
+      results.append({
+          "image_id": int(image_id), "category_id": int(digit) + 1,
+          "score": round(float(probs[owned, digit + 1].mean()), 6),
+          "bbox": box.tolist(), "segmentation": coco.rle(owned)})
+  return results
