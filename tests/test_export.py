@@ -266,6 +266,68 @@ def test_detections_are_scored_as_pycocotools_scores_them(
   assert scores["detections"] == len(detections) and "segm" not in scores
 
 
+def _scatter_test_examples(data_dir):
+  from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
+  builder = tfds.builder(DUMMY_SCATTER, data_dir=data_dir)
+  examples = sorted(decoding.stored_examples(builder, "test"),
+                    key=lambda ex: ex["index"])
+  return (np.array([ex["index"] for ex in examples]),
+          np.stack([ex["instances"][..., 0] for ex in examples]),
+          np.stack([ex["mask"][..., 0] for ex in examples]))
+
+
+@pytest.mark.slow
+def test_results_of_the_truth_score_ap_1(dummy_data_dir, tmp_path):
+  from mnist_derived.evaluation import detections  # pylint: disable=g-import-not-at-top
+  index, instances, mask = _scatter_test_examples(dummy_data_dir)
+  certain = np.eye(11, dtype=np.float32)[mask]
+  path = tmp_path / "truth.json"
+  path.write_text(json.dumps(detections.results_of(index, instances * 3,
+                                                   mask, certain)))
+  proc = _score_detections(path, dummy_data_dir)
+  assert proc.returncode == 0, proc.stderr
+  scores = json.loads(proc.stdout)
+  assert scores["segm"]["AP"] == scores["bbox"]["AP"] == 1.0
+
+
+def _class_components(class_map):
+  """(class, pixels) of each 8-connected region of one digit class, by
+  OpenCV (independent of skimage's labelling)."""
+  import cv2  # pylint: disable=g-import-not-at-top
+  regions = []
+  for value in range(1, 11):
+    count, labels = cv2.connectedComponents(
+        (class_map == value).astype(np.uint8), connectivity=8)
+    regions += [(value - 1, labels == k) for k in range(1, count)]
+  return regions
+
+
+def test_results_of_a_class_map_are_its_regions_as_pycocotools_reads_them():
+  from mnist_derived.evaluation import detections  # pylint: disable=g-import-not-at-top
+  from mnist_derived.evaluation import instances  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(5)
+  # Blobs of a few classes on background, as a semantic model's output.
+  logits = rng.normal(size=(3, 20, 24, 11)).astype(np.float32)
+  logits[..., 0] += 2.5
+  probabilities = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+  class_maps = probabilities.argmax(-1)
+  results = detections.results_of(
+      [7, 8, 9], instances.components(class_maps), class_maps, probabilities)
+  for image_id, class_map, probs in zip([7, 8, 9], class_maps, probabilities):
+    mine = [r for r in results if r["image_id"] == image_id]
+    regions = _class_components(class_map)
+    assert len(mine) == len(regions) > 5
+    decoded = [mask_utils.decode(mask_utils.frPyObjects(
+        r["segmentation"], 20, 24)).astype(bool) for r in mine]
+    for digit, pixels in regions:
+      (k,) = [k for k, d in enumerate(decoded) if np.array_equal(d, pixels)]
+      assert mine[k]["category_id"] == digit + 1
+      assert mine[k]["score"] == pytest.approx(
+          probs[..., digit + 1][pixels].mean(), abs=1e-6)
+      rle = mask_utils.encode(np.asfortranarray(pixels.astype(np.uint8)))
+      assert mine[k]["bbox"] == mask_utils.toBbox(rle).tolist()
+
+
 def _bad_detections(truth_anns):
   good = {"image_id": truth_anns[0]["image_id"], "category_id": 1,
           "bbox": [1, 2, 3, 4], "score": 0.5}

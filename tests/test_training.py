@@ -11,16 +11,21 @@ import time
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mnist_derived.core import errors
+from mnist_derived.evaluation import instances
+from mnist_derived.export import coco
 from mnist_derived.evaluation.score import Evaluator
 from mnist_derived import cli
 from training import data
 from training import runner
+from training import tasks
 from tests.builder_testing import TinyMosaic  # noqa: F401  (registers it)
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_PAIRS
+from tests.conftest import DUMMY_SCATTER
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
@@ -28,7 +33,7 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-DATASETS = {**DUMMY_BUILDS, "pairs": DUMMY_PAIRS}
+DATASETS = {**DUMMY_BUILDS, "pairs": DUMMY_PAIRS, "scatter": DUMMY_SCATTER}
 
 
 @pytest.fixture
@@ -66,6 +71,8 @@ def test_train_saves_a_model_that_evaluate_reproduces(task, data_dir, tmp_path):
     if key in report and key not in ("dataset", "examples"):
       assert report[key] == value, key
   assert report["provenance"]["commit"] and report["provenance"]["versions"]
+  if task in ("mosaic", "scatter"):
+    _assert_detections_are_the_predicted_objects(run)
   # Re-scoring into the results file keeps its figures, adds provenance.
   runner.evaluate(task, run / "model.keras", data_dir=data_dir,
                   dataset=DATASETS[task], results=tmp_path / "result.json")
@@ -73,6 +80,34 @@ def test_train_saves_a_model_that_evaluate_reproduces(task, data_dir, tmp_path):
   assert refreshed.pop("evaluation_provenance")["versions"]
   assert refreshed == report
   assert not list(run.glob(".*partial*"))
+
+
+def _assert_detections_are_the_predicted_objects(run):
+  """detections-test.json holds one result per object of the predictions
+  file that has a class (a region of one class of its mask)."""
+  predictions = np.load(run / "predictions-test.npz")
+  found = json.loads((run / "detections-test.json").read_text())
+  np.testing.assert_array_equal(predictions["instances"],
+                                instances.components(predictions["mask"]))
+  expected = []
+  for image_id, ids, mask in zip(predictions["index"],
+                                 predictions["instances"], predictions["mask"]):
+    for k in np.unique(ids[ids > 0]):
+      expected.append((int(image_id), int(mask[ids == k][0]),
+                       coco.rle(ids == k)["counts"]))
+  assert sorted((r["image_id"], r["category_id"], r["segmentation"]["counts"])
+                for r in found) == sorted(expected)
+
+
+def test_cell_digits_are_the_digit_classes_in_each_8x8_cell():
+  rng = np.random.default_rng(0)
+  mask = rng.choice(11, size=(32, 48, 1), p=[0.9] + [0.01] * 10)
+  cells = tasks._cell_digits(tf.constant(mask, tf.uint8)).numpy()
+  assert cells.shape == (4, 6, 10)
+  for i in range(4):
+    for j in range(6):
+      present = set(np.unique(mask[8 * i:8 * i + 8, 8 * j:8 * j + 8])) - {0}
+      assert set(np.flatnonzero(cells[i, j]) + 1) == present
 
 
 def test_models_load_in_safe_mode_with_expected_outputs(data_dir, tmp_path):
