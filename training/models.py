@@ -38,6 +38,31 @@ def broadcast(vector, height, width):
   return layers.UpSampling2D(size=(height, width))(x)
 
 
+def encoder(x, filters):
+  """A U-Net's way down: (bottleneck features, each level's skip).
+
+  Each level halves the resolution and doubles the features, so the
+  deepest level sees a whole digit.
+  """
+  skips = []
+  for depth, f in enumerate(filters[:-1]):
+    x = conv_block(x, f, name=f"down{depth}")
+    skips.append(x)
+    x = layers.MaxPooling2D(name=f"pool{depth}")(x)
+  return conv_block(x, filters[-1], name="bottleneck"), skips
+
+
+def decoder(x, skips, filters):
+  """The way up: mirrors `encoder`, joining each level's skip for sharp
+  edges."""
+  for depth, f in reversed(list(enumerate(filters[:-1]))):
+    x = layers.Conv2DTranspose(f, 3, strides=2, padding="same",
+                               name=f"up{depth}")(x)
+    x = layers.Concatenate()([x, skips[depth]])
+    x = conv_block(x, f, name=f"dec{depth}")
+  return x
+
+
 def get_unet(image_shape, num_classes, filters, name):
   """U-Net with a global context vector beside every output pixel.
 
@@ -51,14 +76,7 @@ def get_unet(image_shape, num_classes, filters, name):
   inputs = keras.Input(shape=image_shape, dtype="uint8", name="image")
   pixels = layers.Rescaling(1 / 255, name="rescale")(inputs)
 
-  x, skips = pixels, []
-  # Encoder: each level halves the resolution and doubles the features, so
-  # the deepest level sees a whole digit.
-  for depth, f in enumerate(filters[:-1]):
-    x = conv_block(x, f, name=f"down{depth}")
-    skips.append(x)
-    x = layers.MaxPooling2D(name=f"pool{depth}")(x)
-  x = conv_block(x, filters[-1], name="bottleneck")
+  x, skips = encoder(pixels, filters)
 
   context = layers.Concatenate(name="context_features")([
       layers.GlobalAveragePooling2D()(skips[0]),
@@ -68,13 +86,7 @@ def get_unet(image_shape, num_classes, filters, name):
   context = layers.Dense(CONTEXT_UNITS, activation="relu",
                          name="context")(context)
 
-  # Decoder: mirror the encoder, joining each level's skip for sharp edges.
-  for depth, f in reversed(list(enumerate(filters[:-1]))):
-    x = layers.Conv2DTranspose(f, 3, strides=2, padding="same",
-                               name=f"up{depth}")(x)
-    x = layers.Concatenate()([x, skips[depth]])
-    x = conv_block(x, f, name=f"dec{depth}")
-
+  x = decoder(x, skips, filters)
   x = layers.Concatenate(name="pixel_and_context")(
       [x, pixels, broadcast(context, height, width)])
   x = layers.Conv2D(filters[0], 1, activation="relu", name="head")(x)
@@ -110,20 +122,11 @@ def get_scatter_model(image_shape=(64, 64, 1), num_classes=NUM_DIGITS + 1):
   x = layers.Conv2D(SCATTER_FILTERS[0], 2, strides=2, use_bias=False,
                     name="halve")(pixels)
   x = conv_block(x, SCATTER_FILTERS[0], convs=1, name="stem")
-  skips = []
-  for depth, f in enumerate(SCATTER_FILTERS[:-1]):
-    x = conv_block(x, f, name=f"down{depth}")
-    skips.append(x)
-    x = layers.MaxPooling2D(name=f"pool{depth}")(x)
-  x = conv_block(x, SCATTER_FILTERS[-1], name="bottleneck")
+  x, skips = encoder(x, SCATTER_FILTERS)
   cells = layers.UpSampling2D(name="bottleneck_to_cells")(x)
   cells = layers.Conv2D(num_classes - 1, 1, activation="sigmoid",
                         name="cells")(cells)
-  for depth, f in reversed(list(enumerate(SCATTER_FILTERS[:-1]))):
-    x = layers.Conv2DTranspose(f, 3, strides=2, padding="same",
-                               name=f"up{depth}")(x)
-    x = layers.Concatenate()([x, skips[depth]])
-    x = conv_block(x, f, name=f"dec{depth}")
+  x = decoder(x, skips, SCATTER_FILTERS)
   x = layers.UpSampling2D(interpolation="bilinear", name="full")(x)
   x = layers.Concatenate(name="pixel_and_features")([x, pixels])
   x = layers.Conv2D(SCATTER_FILTERS[0], 1, activation="relu", name="head")(x)
