@@ -11,7 +11,6 @@ import time
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mnist_derived.core import errors
@@ -21,11 +20,9 @@ from mnist_derived.evaluation.score import Evaluator
 from mnist_derived import cli
 from training import data
 from training import runner
-from training import tasks
 from tests.builder_testing import TinyMosaic  # noqa: F401  (registers it)
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_PAIRS
-from tests.conftest import DUMMY_SCATTER
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
@@ -33,7 +30,7 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-DATASETS = {**DUMMY_BUILDS, "pairs": DUMMY_PAIRS, "scatter": DUMMY_SCATTER}
+DATASETS = {**DUMMY_BUILDS, "pairs": DUMMY_PAIRS}
 
 
 @pytest.fixture
@@ -71,7 +68,7 @@ def test_train_saves_a_model_that_evaluate_reproduces(task, data_dir, tmp_path):
     if key in report and key not in ("dataset", "examples"):
       assert report[key] == value, key
   assert report["provenance"]["commit"] and report["provenance"]["versions"]
-  if task in ("mosaic", "scatter"):
+  if task == "mosaic":
     _assert_detections_are_the_predicted_objects(run)
   # Re-scoring into the results file keeps its figures, adds provenance.
   runner.evaluate(task, run / "model.keras", data_dir=data_dir,
@@ -97,17 +94,6 @@ def _assert_detections_are_the_predicted_objects(run):
                        coco.rle(ids == k)["counts"]))
   assert sorted((r["image_id"], r["category_id"], r["segmentation"]["counts"])
                 for r in found) == sorted(expected)
-
-
-def test_cell_digits_are_the_digit_classes_in_each_8x8_cell():
-  rng = np.random.default_rng(0)
-  mask = rng.choice(11, size=(32, 48, 1), p=[0.9] + [0.01] * 10)
-  cells = tasks._cell_digits(tf.constant(mask, tf.uint8)).numpy()
-  assert cells.shape == (4, 6, 10)
-  for i in range(4):
-    for j in range(6):
-      present = set(np.unique(mask[8 * i:8 * i + 8, 8 * j:8 * j + 8])) - {0}
-      assert set(np.flatnonzero(cells[i, j]) + 1) == present
 
 
 def test_models_load_in_safe_mode_with_expected_outputs(data_dir, tmp_path):

@@ -13,9 +13,6 @@ MOSAIC_FILTERS = (16, 32, 64, 128)
 CONTEXT_UNITS = 16
 CIRCLES_FILTERS = (32, 64, 128)
 PAIRS_FILTERS = (32, 64, 128)
-SCATTER_FILTERS = (16, 32, 64, 128)
-# The `cells` head's grid: one cell per CELL_STRIDE x CELL_STRIDE pixels.
-CELL_STRIDE = 8
 NUM_DIGITS = 10
 
 
@@ -102,37 +99,6 @@ def get_fg_model(image_shape=(28, 28, 1)):
 
 def get_mosaic_model(image_shape=(56, 56, 1), num_classes=NUM_DIGITS + 1):
   return get_unet(image_shape, num_classes, MOSAIC_FILTERS, name="mosaic_unet")
-
-
-def get_scatter_model(image_shape=(64, 64, 1), num_classes=NUM_DIGITS + 1):
-  """A U-Net on the half-resolution image, with a deep `cells` head.
-
-  Scattered digits lie anywhere and most pixels are background, so a U-Net
-  at full resolution spends most of its work where nothing is to be
-  decided. This one downsamples once with a 2x2 stride-2 conv, runs its
-  levels at 1/2 to 1/16 resolution, and decides each full-resolution pixel
-  from the upsampled features beside the pixel's own intensity (which,
-  with the owning digit's threshold, sets its foreground). The `cells`
-  head says which digits lie in each 8x8 cell; its loss reaches the
-  bottleneck directly, so the digits' classes are learnt sooner.
-  Height and width must be multiples of 16.
-  """
-  inputs = keras.Input(shape=image_shape, dtype="uint8", name="image")
-  pixels = layers.Rescaling(1 / 255, name="rescale")(inputs)
-  x = layers.Conv2D(SCATTER_FILTERS[0], 2, strides=2, use_bias=False,
-                    name="halve")(pixels)
-  x = conv_block(x, SCATTER_FILTERS[0], convs=1, name="stem")
-  x, skips = encoder(x, SCATTER_FILTERS)
-  cells = layers.UpSampling2D(name="bottleneck_to_cells")(x)
-  cells = layers.Conv2D(num_classes - 1, 1, activation="sigmoid",
-                        name="cells")(cells)
-  x = decoder(x, skips, SCATTER_FILTERS)
-  x = layers.UpSampling2D(interpolation="bilinear", name="full")(x)
-  x = layers.Concatenate(name="pixel_and_features")([x, pixels])
-  x = layers.Conv2D(SCATTER_FILTERS[0], 1, activation="relu", name="head")(x)
-  mask = layers.Conv2D(num_classes, 1, activation="softmax", name="mask")(x)
-  return keras.Model(inputs, {"mask": mask, "cells": cells},
-                     name="scatter_unet")
 
 
 def get_circles_model(image_shape=(28, 28, 1), num_classes=NUM_DIGITS):

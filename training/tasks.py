@@ -72,34 +72,6 @@ def _mosaic_detections(index, outputs, predicted):
                                predicted["mask"], outputs)
 
 
-def _cell_digits(mask):
-  """(H/8, W/8, 10): 1 where a digit class has a pixel in the 8x8 cell."""
-  height, width = mask.shape[0], mask.shape[1]
-  digits = tf.one_hot(tf.cast(mask[..., 0], tf.int32),
-                      models.NUM_DIGITS + 1)[..., 1:]
-  stride = models.CELL_STRIDE
-  cells = tf.reshape(digits, (height // stride, stride, width // stride,
-                              stride, models.NUM_DIGITS))
-  return tf.reduce_max(cells, axis=(1, 3))
-
-
-def _scatter_targets(example):
-  return example["image"], {"mask": example["mask"],
-                            "cells": _cell_digits(example["mask"])}
-
-
-def _scatter_predictions(outputs):
-  return _mosaic_predictions(outputs["mask"])
-
-
-def _scatter_detections(index, outputs, predicted):
-  return _mosaic_detections(index, outputs["mask"], predicted)
-
-
-def _scatter_figure(images, batch, outputs, info):
-  return figures.mosaic_figure(images, batch, outputs["mask"], info)
-
-
 def _pair_targets(example):
   """The image, and 1 for each class of its digits (multi-hot)."""
   labels = tf.one_hot(example["objects"]["label"], models.NUM_DIGITS)
@@ -157,23 +129,6 @@ TASKS = {
             figure=figures.mosaic_figure,
             epochs=3, batch_size=32, learning_rate=2e-3,
             detections=_mosaic_detections,
-            train_split="train", validation_split="validation",
-        ),
-        Task(
-            name="scatter",
-            dataset="mnist_mosaic/scatter",
-            get_model=lambda f: models.get_scatter_model(
-                f["image"].shape, f["mask"].num_classes),
-            inputs_targets=_scatter_targets,
-            loss={"mask": "sparse_categorical_crossentropy",
-                  "cells": "binary_crossentropy"},
-            loss_weights={"mask": 1.0, "cells": 1.0},
-            train_metrics={"mask": ["accuracy"]},
-            predictions=_scatter_predictions,
-            reads=("image", "mask"),
-            figure=_scatter_figure,
-            epochs=5, batch_size=32, learning_rate=3e-3,
-            detections=_scatter_detections,
             train_split="train", validation_split="validation",
         ),
         Task(
