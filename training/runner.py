@@ -231,7 +231,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   # can still be scored.
   scores = score_model(task, builder, best, out / MODEL_FILE, out=out)
   report = {
-      **{k: v for k, v in scores.items() if not isinstance(v, list)},
+      **scores,
       **settings,
       "train_seconds": round(train_seconds, 1),
       "train_split": task.train_split,
@@ -241,8 +241,6 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "command": command,
       "provenance": code,
   }
-  if "class_iou" in scores:
-    report["class_iou"] = scores["class_iou"]
   write_json_atomically(report, out / METRICS_FILE)
   if results:
     write_json_atomically(report, results)
