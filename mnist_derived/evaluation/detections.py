@@ -124,7 +124,6 @@ def coco_scores(ground_truth, detections, iou_types):
   return scores
 
 
-
 def results_of(image_ids, instance_maps, class_maps, probabilities):
   """COCO results of predicted objects: one per id of each instance map.
 
