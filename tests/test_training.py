@@ -96,6 +96,20 @@ def _assert_detections_are_the_predicted_objects(run):
                 for r in found) == sorted(expected)
 
 
+def test_the_logged_mean_iou_is_the_scorers_on_the_validation_split(
+    data_dir, tmp_path):
+  """log.csv's learning curve shows the benchmark's own score: Keras's
+  MeanIoU over the validation split is what the scorer gives the model."""
+  run = tmp_path / "run"
+  runner.train("mosaic", run, data_dir=data_dir, epochs=1, batch_size=8,
+               dataset=DATASETS["mosaic"], verbose=0)
+  with open(run / runner.LOG_FILE, newline="") as f:
+    logged = float(next(csv.DictReader(f))["val_mean_iou"])
+  scored = runner.evaluate("mosaic", run / "model.keras", split="validation",
+                           data_dir=data_dir, dataset=DATASETS["mosaic"])
+  assert logged == pytest.approx(scored["mean_iou"], abs=1e-6)
+
+
 def test_models_load_in_safe_mode_with_expected_outputs(data_dir, tmp_path):
   runner.train("circles", tmp_path, data_dir=data_dir, epochs=1, batch_size=8,
                dataset=DATASETS["circles"], verbose=0)
