@@ -1,9 +1,11 @@
 """Input pipelines: every example comes from a built TFDS builder, opened
 once by the run and handed in.
 
-Two ways in: `builder.as_dataset` (tf.data, what `tfds.load` reads, any
-file format) for `training_pipeline`, or `builder.as_data_source` (random
-access, array_record builds only) for `data_source_pipeline`.
+Three ways in: `builder.as_dataset` (tf.data, what `tfds.load` reads, any
+file format) for `training_pipeline`, `builder.as_data_source` (random
+access, array_record builds only) for `data_source_pipeline`, or examples
+computed from the source digits as they are read, never the same twice
+(`loaders.GeneratedSplit`), for `fresh_pipeline`.
 """
 
 import keras
@@ -11,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_derived import decoding
+from mnist_derived import loaders
 
 def load_examples(builder, split, keys, limit=None):
   """A split of a built dataset as a tf.data.Dataset of dicts of `keys`."""
@@ -65,6 +68,39 @@ def data_source_pipeline(task, builder, split, batch_size, limit=None,
                         task.inputs_targets, batch_size,
                         shuffle_seed=shuffle_seed, limit=limit,
                         keys=task.reads)
+
+
+def fresh_pipeline(task, dataset, split, batch_size, per_epoch, epochs,
+                   manual_dir):
+  """(inputs, targets) batches of examples no epoch has seen: epoch e reads
+  examples [e per_epoch, (e + 1) per_epoch) of the split generated on
+  demand (the build's own examples first, then the same rule's next)."""
+  generated = loaders.GeneratedSplit(dataset, split, manual_dir=manual_dir,
+                                     num_examples=per_epoch * epochs)
+  return FreshBatches(generated, task.inputs_targets, batch_size, per_epoch)
+
+
+class FreshBatches(keras.utils.PyDataset):
+  """Epoch e of a generated split: its examples [e per_epoch, (e + 1)
+  per_epoch), in order (consecutive examples are independent draws), each
+  batch generated in a thread ahead of the training step."""
+
+  def __init__(self, generated, inputs_targets, batch_size, per_epoch):
+    super().__init__(workers=1, max_queue_size=8)
+    self._generated, self._inputs_targets = generated, inputs_targets
+    self._batch_size, self._per_epoch = batch_size, per_epoch
+    self._epoch = 0
+
+  def __len__(self):
+    return -(-self._per_epoch // self._batch_size)
+
+  def __getitem__(self, batch):
+    first = self._epoch * self._per_epoch + batch * self._batch_size
+    last = min(first + self._batch_size, (self._epoch + 1) * self._per_epoch)
+    return self._inputs_targets(self._generated.batch(range(first, last)))
+
+  def on_epoch_end(self):
+    self._epoch += 1
 
 
 class IndexedBatches(keras.utils.PyDataset):

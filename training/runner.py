@@ -189,17 +189,21 @@ def compile_model(task, model, steps_per_epoch, epochs, learning_rate):
 
 PIPELINES = {"tfds": data.training_pipeline,
              "data_source": data.data_source_pipeline}
+# Fresh examples: epoch e trains on generated examples never seen before.
+GENERATED = "generated"
 
 
 def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
           limit=None, learning_rate=None, results=None, verbose=1,
           command=None, dataset=None, input_pipeline="tfds", overwrite=False,
-          manual_dir=None, callbacks=()):
+          manual_dir=None, callbacks=(), train_examples=None):
   """Trains, saves and scores one task's model; returns its test metrics.
 
-  input_pipeline: "tfds" (tf.data) or "data_source" (an array_record
-  build's data source, read by index). callbacks: Keras callbacks to add to
-  the run's own.
+  input_pipeline: "tfds" (tf.data), "data_source" (an array_record
+  build's data source, read by index) or "generated" (fresh examples each
+  epoch, `train_examples` of them, from `manual_dir`'s digits; validation
+  and test are the build's). callbacks: Keras callbacks to add to the
+  run's own.
 
   Re-running the same command after an interruption resumes from the last
   finished epoch (Keras BackupAndRestore in `out/backup`); see
@@ -207,13 +211,22 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   the model are opened once, for training and scoring alike.
   """
   task = TASKS[task_name]
+  epochs = task.epochs if epochs is None else epochs
+  if epochs < 1:
+    raise errors.InputError(f"epochs must be at least 1, not {epochs}")
   settings = {
       "task": task_name, "dataset": dataset or task.dataset,
-      "epochs": epochs or task.epochs,
+      "epochs": epochs,
       "batch_size": batch_size or task.batch_size,
       "learning_rate": learning_rate or task.learning_rate,
       "seed": seed, "limit": limit, "input_pipeline": input_pipeline,
   }
+  if input_pipeline == GENERATED:
+    if manual_dir is None:
+      raise errors.InputError("--input generated computes the training"
+                              " examples from the source digits: give"
+                              " --manual_dir")
+    settings["train_examples_per_epoch"] = train_examples
   builder = _built(settings["dataset"], data_dir, manual_dir)
   code = provenance()  # what this run executes, before anything can change
   out = pathlib.Path(out)
@@ -222,7 +235,7 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   prepare_run_folder(out, settings, overwrite,
                      say=print if verbose else lambda line: None)
   train_seconds, train_examples = _fit(task, builder, settings, out, verbose,
-                                       callbacks)
+                                       callbacks, manual_dir)
   # Keep the epoch with the lowest validation loss (normally the last one of
   # a cosine schedule).
   best = keras.saving.load_model(out / BEST_FILE, safe_mode=True)
@@ -249,17 +262,16 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
   return report
 
 
-def _fit(task, builder, settings, out, verbose, callbacks):
+def _fit(task, builder, settings, out, verbose, callbacks, manual_dir):
   """Fits a new model of the task as `settings` say, resuming from
-  out/backup; returns (seconds, training examples)."""
+  out/backup; returns (seconds, training examples per epoch)."""
   keras.utils.set_random_seed(settings["seed"])
-  pipeline = PIPELINES[settings["input_pipeline"]]
   batch_size, limit = settings["batch_size"], settings["limit"]
-  train_ds = pipeline(task, builder, task.train_split, batch_size, limit,
-                      shuffle_seed=settings["seed"])
+  train_ds, train_examples = _training_batches(task, builder, settings,
+                                               manual_dir)
+  pipeline = PIPELINES.get(settings["input_pipeline"], data.training_pipeline)
   val_ds = pipeline(task, builder, task.validation_split, batch_size,
                     max(1, limit // 9) if limit else None)
-  train_examples = data.num_examples(builder, task.train_split, limit)
   model = task.get_model(builder.info.features)
   storage.check_free_space(out, run_bytes(model), f"training {task.name}",
                            "--out")
@@ -270,6 +282,21 @@ def _fit(task, builder, settings, out, verbose, callbacks):
             callbacks=[*callbacks, *_run_callbacks(out)], verbose=verbose,
             shuffle=False)
   return time.perf_counter() - start, train_examples
+
+
+def _training_batches(task, builder, settings, manual_dir):
+  """(training batches, examples per epoch) of the run's input pipeline."""
+  batch_size, limit = settings["batch_size"], settings["limit"]
+  if settings["input_pipeline"] != GENERATED:
+    pipeline = PIPELINES[settings["input_pipeline"]]
+    return (pipeline(task, builder, task.train_split, batch_size, limit,
+                     shuffle_seed=settings["seed"]),
+            data.num_examples(builder, task.train_split, limit))
+  per_epoch = settings["train_examples_per_epoch"] or data.num_examples(
+      builder, task.train_split, limit)
+  return data.fresh_pipeline(task, settings["dataset"], task.train_split,
+                             batch_size, per_epoch, settings["epochs"],
+                             manual_dir), per_epoch
 
 
 def _run_callbacks(out):

@@ -49,10 +49,15 @@ def _train_arguments(parser):
   parser.add_argument("--learning-rate", type=float,
                       help="peak learning rate (default: the task's)")
   parser.add_argument("--seed", type=int, default=0)
-  parser.add_argument("--input", choices=["tfds", "data_source"],
+  parser.add_argument("--input", choices=["tfds", "data_source", "generated"],
                       default="tfds",
                       help="tfds: tfds.load (default); data_source: random"
-                      " access to a build made with --file_format array_record")
+                      " access to a build made with --file_format"
+                      " array_record; generated: fresh examples every epoch,"
+                      " computed from --manual_dir's digits")
+  parser.add_argument("--train_examples", "--train-examples", type=int,
+                      help="with --input generated: examples per epoch"
+                      " (default: the training split's count)")
   parser.add_argument("--results", help="also write the metrics JSON here")
   parser.add_argument("--quiet", action="store_true", help="no progress bars")
   parser.add_argument("--overwrite", action="store_true",
@@ -106,6 +111,7 @@ def _train(args):
       verbose=2 if args.quiet else 1, dataset=args.dataset,
       input_pipeline=args.input, overwrite=args.overwrite,
       manual_dir=args.manual_dir, callbacks=[_stop_when_terminated()],
+      train_examples=args.train_examples,
       command=shlex.join(["mnist-derived", *sys.argv[1:]]))
   print(json.dumps(report, indent=2, sort_keys=True))
 

@@ -11,9 +11,11 @@ import dataclasses
 import functools
 import inspect
 
+import numpy as np
 import tensorflow_datasets as tfds
 
 from mnist_derived.core import errors
+from mnist_derived.core import examples
 from mnist_derived.core import generation
 from mnist_derived.core import idx
 from mnist_derived.core import sources
@@ -85,9 +87,9 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """Base of the builders: reads and checks a source's splits, then derives.
 
   Subclasses define `VERSION`, `BUILDER_CONFIGS` (`source_configs(VERSION)`
-  for one per source), `_info`, `examples_of_chunk` and, where a
-  split is not one source split with one example per source image,
-  `split_sources` and `num_examples`.
+  for one per source), `_info`, `arrays_of` and, where a split is not one
+  source split with one example per source image, `split_sources`,
+  `num_examples` and `max_examples`.
   """
 
   MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
@@ -135,12 +137,28 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     return num_sources
 
   @classmethod
-  def examples_of_chunk(cls, config, split, images, labels, start, stop):
-    """[(key, example)] of examples [start, stop) of a split, keys = positions.
+  def max_examples(cls, config, split, num_sources):
+    """The most examples a split can have; None for any number (examples
+    past `num_examples` continue the same rule)."""
+    del config, split
+    return num_sources
+
+  @classmethod
+  def arrays_of(cls, config, split, images, labels, indices):
+    """`examples.Examples` at positions `indices` (int64) of a split.
 
     images, labels: the whole source split the dataset split draws from.
+    Example i must depend only on (config, split, i) and the source split.
     """
     raise NotImplementedError
+
+  def examples_of_chunk(self, split, images, labels, start, stop):
+    """[(key, example)] of examples [start, stop) of a split, for TFDS."""
+    return encoded_chunk(type(self), self.builder_config, split,
+                         self._feature_kinds(), images, labels, start, stop)
+
+  def _feature_kinds(self):
+    return examples.feature_kinds(self.info.features)
 
   def _split_generators(self, dl_manager):
     config = self.builder_config
@@ -170,8 +188,8 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                              f"building {self.info.full_name}", "--data_dir")
 
   def _bytes_per_example(self, split, images, labels, count):
-    sample = self.examples_of_chunk(self.builder_config, split, images, labels,
-                                    0, min(count, _SIZE_SAMPLE))
+    sample = self.examples_of_chunk(split, images, labels, 0,
+                                    min(count, _SIZE_SAMPLE))
     sizes = [len(self.info.features.serialize_example(example))
              for _, example in sample]
     return sum(sizes) / len(sizes) if sizes else 0
@@ -180,9 +198,19 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """(key, example) of a split, its chunks made by `chunks`."""
     bounds = generation.chunk_bounds(
         self.num_examples(self.builder_config, split, len(source.images)))
-    make_chunk = functools.partial(self.examples_of_chunk, self.builder_config,
-                                   split)
+    make_chunk = functools.partial(encoded_chunk, type(self),
+                                   self.builder_config, split,
+                                   self._feature_kinds())
     return chunks.examples(split, make_chunk, source, bounds)
+
+
+def encoded_chunk(builder_class, config, split, kinds, images, labels, start,
+                  stop):
+  """Examples [start, stop) of a split encoded for TFDS (a function of plain
+  data, so that it pickles to worker processes and Beam)."""
+  arrays = builder_class.arrays_of(config, split, images, labels,
+                                   np.arange(start, stop, dtype=np.int64))
+  return examples.tfds_examples(arrays, kinds)
 
 
 def check_images(images_path, labels_path, num_classes):

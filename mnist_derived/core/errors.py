@@ -53,3 +53,14 @@ def one_line_under_tfds_cli():
     if TFDS_CLI_MODULE not in sys.modules:
       raise
     exit_with_one_line(e, exit_code=1)
+
+
+def import_extra(module, what, extra):
+  """Imports an optional dependency, or an InputError naming the extra that
+  installs it: `import_extra("grain", "grain_dataset", "jax")`."""
+  import importlib  # pylint: disable=g-import-not-at-top
+  try:
+    return importlib.import_module(module)
+  except ImportError:
+    raise InputError(f"{what} needs {module}, which is not installed: pip"
+                     f" install 'mnist-derived[{extra}]'") from None

@@ -5,7 +5,7 @@ import tensorflow_datasets as tfds
 
 from mnist_derived import geometry
 from mnist_derived.core import builder
-from mnist_derived.core import encoding
+from mnist_derived.core import examples
 from mnist_derived.core import sources
 from mnist_derived.datasets.mnist_circles import declaration
 
@@ -52,20 +52,17 @@ class Builder(builder.SourceBuilder):
     )
 
   @classmethod
-  def examples_of_chunk(cls, config, split, images, labels, start, stop):
+  def arrays_of(cls, config, split, images, labels, indices):
     del config, split  # every source and split is derived the same way
-    masks = geometry.foreground_masks(images[start:stop])
+    masks = geometry.foreground_masks(images[indices])
     circles = geometry.covering_float32(
         geometry.min_enclosing_circles(masks), masks)
-    normalized = geometry.normalize_circles(circles, HEIGHT, WIDTH)
-    boxes = geometry.normalized_boxes(
-        geometry.tight_boxes(masks), HEIGHT, WIDTH)
-    image_pngs = encoding.png_batch(images[start:stop])
-    return [(i, {
-        "image": image_pngs[i - start],
-        "label": labels[i],
-        "circle": circles[i - start],
-        "circle_normalized": normalized[i - start],
-        "bbox": tfds.features.BBox(*boxes[i - start]),
-        "index": i,
-    }) for i in range(start, stop)]
+    return examples.Examples(indices, {
+        "image": images[indices],
+        "label": labels[indices],
+        "circle": circles,
+        "circle_normalized": geometry.normalize_circles(circles, HEIGHT, WIDTH),
+        "bbox": geometry.normalized_boxes(geometry.tight_boxes(masks), HEIGHT,
+                                          WIDTH),
+        "index": indices,
+    })

@@ -5,7 +5,7 @@ import tensorflow_datasets as tfds
 
 from mnist_derived import geometry
 from mnist_derived.core import builder
-from mnist_derived.core import encoding
+from mnist_derived.core import examples
 from mnist_derived.core import sources
 from mnist_derived.datasets.mnist_fg import declaration
 
@@ -39,16 +39,13 @@ class Builder(builder.SourceBuilder):
     )
 
   @classmethod
-  def examples_of_chunk(cls, config, split, images, labels, start, stop):
+  def arrays_of(cls, config, split, images, labels, indices):
     del config, split  # every source and split is derived the same way
-    thresholds = geometry.tss_thresholds(images[start:stop])
-    masks = geometry.foreground_masks(images[start:stop], thresholds)
-    image_pngs = encoding.png_batch(images[start:stop])
-    mask_pngs = encoding.png_batch(masks)
-    return [(i, {
-        "image": image_pngs[i - start],
-        "mask": mask_pngs[i - start],
-        "label": labels[i],
-        "threshold": thresholds[i - start],
-        "index": i,
-    }) for i in range(start, stop)]
+    thresholds = geometry.tss_thresholds(images[indices])
+    return examples.Examples(indices, {
+        "image": images[indices],
+        "mask": geometry.foreground_masks(images[indices], thresholds),
+        "label": labels[indices],
+        "threshold": thresholds,
+        "index": indices,
+    })

@@ -7,8 +7,9 @@ import tensorflow_datasets as tfds
 
 from mnist_derived.core import builder
 from mnist_derived.core import sources
+from mnist_derived.datasets.mnist_mosaic import drawing
 
-CELL_HEIGHT, CELL_WIDTH = sources.IMAGE_SHAPE[:2]
+CELL_HEIGHT = CELL_WIDTH = drawing.CELL_SIDE
 BACKGROUND_NAME = "background"
 VERSION = tfds.core.Version("2.2.0")
 
@@ -39,6 +40,7 @@ class MosaicSplits(builder.SourceConfig):
 class MosaicConfig(MosaicSplits):
   """A grid of digits: rows x cols cells of 28x28, one digit in each."""
 
+  layout = "grid"  # the module that draws it: grids.py
   grid_rows: int = 2
   grid_cols: int = 2
 
@@ -54,6 +56,8 @@ class MosaicConfig(MosaicSplits):
   def max_objects(self):
     return self.cells
 
+  objects_length = max_objects  # every cell holds a digit
+
 
 @dataclasses.dataclass(eq=False)
 class ScatterConfig(MosaicSplits):
@@ -66,6 +70,8 @@ class ScatterConfig(MosaicSplits):
   foreground boxes share more than `max_overlap` of the smaller box.
   """
 
+  layout = "scatter"  # scatter.py
+  objects_length = None  # any number up to max_digits
   canvas_height: int = 64
   canvas_width: int = 64
   min_digits: int = 0
@@ -102,6 +108,8 @@ class PairConfig(MosaicSplits):
   at a uniform (row, column) in [0, canvas - 28], overlapping freely (see
   `pairs.py`)."""
 
+  layout = "pairs"  # pairs.py
+  objects_length = max_objects = 2
   canvas_height: int = 36
   canvas_width: int = 36
 
@@ -114,8 +122,6 @@ class PairConfig(MosaicSplits):
   @property
   def canvas(self):
     return (self.canvas_height, self.canvas_width)
-
-  max_objects = 2
 
 
 def _config(source, rows, cols, **counts):

@@ -5,11 +5,11 @@ import functools
 import numpy as np
 
 from mnist_derived import geometry
-from mnist_derived.core import sources
+from mnist_derived.datasets.mnist_mosaic import drawing
 from mnist_derived.datasets.mnist_mosaic import records
 from mnist_derived.datasets.mnist_mosaic import streams
 
-CELL_HEIGHT, CELL_WIDTH = sources.IMAGE_SHAPE[:2]
+CELL_HEIGHT = CELL_WIDTH = drawing.CELL_SIDE
 
 
 def tile(cells, grid_rows, grid_cols):
@@ -37,12 +37,12 @@ def object_boxes(cell_boxes, grid_rows, grid_cols):
   return normalized.reshape(boxes.shape)
 
 
-def grid_examples(config, split, images, labels, start, stop):
-  """Examples [start, stop) of a grid config: [(index, example)]."""
+def grid_examples(config, split, images, labels, examples):
+  """`Examples` at positions `examples` (int64) of a grid config's split."""
   pool = streams.source_pool(len(images), config.seed, split,
                              config.validation_fraction)
   indices = streams.draw_source_indices(pool, config.cells, config.seed,
-                                        split, start, stop)
+                                        split, examples)
   cells = images[indices]
   cell_labels = labels[indices]
   # Each cell's TSS mask, made from the chunk's own cells, so a chunk needs
@@ -62,8 +62,8 @@ def grid_examples(config, split, images, labels, start, stop):
   mosaics, masks, instances = grid(cells), grid(class_masks), grid(
       instance_masks)
   boxes = object_boxes(cell_boxes, config.grid_rows, config.grid_cols)
-  num = stop - start
-  return records.chunk_examples(start, mosaics, masks, instances, {
+  num = len(examples)
+  return records.mosaic_examples(examples, mosaics, masks, instances, {
       "bbox": boxes.reshape(-1, 4), "label": cell_labels.reshape(-1),
       "index": indices.reshape(-1),
       "position": np.tile(cell_positions(config.grid_rows, config.grid_cols),

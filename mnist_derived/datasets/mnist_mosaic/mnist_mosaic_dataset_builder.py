@@ -70,8 +70,7 @@ class Builder(builder.SourceBuilder):
                     doc="(row, column) of the placed cell's top-left pixel"),
                 "scale": tfds.features.Scalar(
                     dtype=np.float32, doc="Side of the placed cell / 28"),
-            }, length=None if isinstance(config, configs.ScatterConfig)
-               else config.max_objects),
+            }, length=config.objects_length),
             "num_digits": tfds.features.Scalar(
                 dtype=np.int32, doc="Number of objects"),
             "index": tfds.features.Scalar(
@@ -91,10 +90,14 @@ class Builder(builder.SourceBuilder):
     return config.num_mosaics[split]
 
   @classmethod
-  def examples_of_chunk(cls, config, split, images, labels, start, stop):
-    layout = grids.grid_examples
-    if isinstance(config, configs.ScatterConfig):
-      layout = scatter.scatter_examples
-    elif isinstance(config, configs.PairConfig):
-      layout = pairs.pair_examples
-    return layout(config, split, images, labels, start, stop)
+  def max_examples(cls, config, split, num_sources):
+    del config, split, num_sources  # every layout draws without end
+    return None
+
+  @classmethod
+  def arrays_of(cls, config, split, images, labels, indices):
+    return _LAYOUTS[config.layout](config, split, images, labels, indices)
+
+
+_LAYOUTS = {"grid": grids.grid_examples, "scatter": scatter.scatter_examples,
+            "pairs": pairs.pair_examples}

@@ -21,7 +21,7 @@ import numpy as np
 from mnist_derived import geometry
 from mnist_derived.core import errors
 from mnist_derived.datasets.mnist_mosaic import records
-from mnist_derived.datasets.mnist_mosaic import scatter
+from mnist_derived.datasets.mnist_mosaic import drawing
 from mnist_derived.datasets.mnist_mosaic import streams
 
 # Candidate partners read per example at once; more are read (rarely) when
@@ -36,7 +36,7 @@ def pair_stream(seed, split, index):
 def _partner(rng, pool, labels, first_label, words):
   """The first candidate of a different class than first_label."""
   while True:
-    picks = pool[scatter.uniform_integers(words, 0, len(pool) - 1)]
+    picks = pool[streams.uniform_integers(words, 0, len(pool) - 1)]
     other = labels[picks] != first_label
     if other.any():
       return int(picks[np.argmax(other)])
@@ -55,36 +55,36 @@ def pair_draws(seed, split, index, first, pool, labels, canvas):
   """(partner source index, (2, 2) positions) of one example."""
   rng = pair_stream(seed, split, index)
   words = np.asarray(rng.random_raw(4 + PARTNER_CANDIDATES), np.uint64)
-  high = np.array([canvas[0], canvas[1]] * 2) - scatter.CELL_SIDE
-  positions = scatter.uniform_integers(words[:4], 0, high).reshape(2, 2)
+  high = np.array([canvas[0], canvas[1]] * 2) - drawing.CELL_SIDE
+  positions = streams.uniform_integers(words[:4], 0, high).reshape(2, 2)
   partner = _partner(rng, pool, labels, labels[first], words[4:])
   return partner, positions
 
 
-def pair_examples(config, split, images, labels, start, stop):
-  """Examples [start, stop) of a pair config: [(index, example)]."""
+def pair_examples(config, split, images, labels, examples):
+  """`Examples` at positions `examples` (int64) of a pair config's split."""
   pool = streams.source_pool(len(images), config.seed, split,
                              config.validation_fraction)
   check_classes(config.name, split, pool, labels)
-  firsts = streams.draw_from_stream(pool, config.seed, split, start, stop)
-  draws = [pair_draws(config.seed, split, start + j, int(first), pool,
-                            labels, config.canvas)
-           for j, first in enumerate(firsts)]
+  firsts = streams.draw_at(pool, config.seed, split, examples)
+  draws = [pair_draws(config.seed, split, index, first, pool, labels,
+                      config.canvas)
+           for index, first in zip(examples.tolist(), firsts.tolist())]
   indices = np.array([[first, partner] for first, (partner, _)
                       in zip(firsts, draws)], np.int64).reshape(-1, 2)
   positions = np.array([p for _, p in draws], np.int64).reshape(-1, 2, 2)
   cells = images[indices]
   foreground = geometry.foreground_masks(
-      cells.reshape(-1, scatter.CELL_SIDE, scatter.CELL_SIDE)
+      cells.reshape(-1, drawing.CELL_SIDE, drawing.CELL_SIDE)
   ).reshape(cells.shape)
   digit_labels = labels[indices]
   counts = np.full(len(indices), 2)
-  mosaics, owners, class_masks = scatter.compose(
+  mosaics, owners, class_masks = drawing.compose(
       cells, foreground.astype(bool), digit_labels, positions, config.canvas)
   owned = geometry.normalized_boxes(
-      scatter.owned_boxes(owners, cells, positions, counts).reshape(-1, 4),
+      drawing.owned_boxes(owners, cells, positions, counts).reshape(-1, 4),
       *config.canvas)
-  return records.chunk_examples(start, mosaics, class_masks, owners, {
+  return records.mosaic_examples(examples, mosaics, class_masks, owners, {
       "bbox": owned, "label": digit_labels.reshape(-1),
       "index": indices.reshape(-1),
       "position": positions.reshape(-1, 2).astype(np.int32),

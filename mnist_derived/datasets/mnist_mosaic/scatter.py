@@ -15,37 +15,72 @@ import cv2
 import numpy as np
 
 from mnist_derived import geometry
+from mnist_derived.core import examples as examples_lib
+from mnist_derived.datasets.mnist_mosaic import drawing
 from mnist_derived.datasets.mnist_mosaic import records
 from mnist_derived.datasets.mnist_mosaic import streams
 
-CELL_SIDE = 28
+CELL_SIDE = drawing.CELL_SIDE
 # Candidate positions tried per batch, and batches before a digit is left
 # out (see `place`): none in the MNIST builds of `scatter` and
 # `scatter_m2nist`, 0.13% of the digits of `scatter_scaled`.
 CANDIDATES = 64
 _MAX_BATCHES = 16
+# Examples' digit counts are summed a block at a time, so that the draw
+# position of any example, however far, is a few block sums away.
+_COUNT_BLOCK = 1 << 16
 
 
-def uniform_integers(raw, low, high):
-  """Maps raw uint64 words to integers in [low, high] (inclusive).
-
-  Multiply-shift on the top 32 bits: exact in integers, so the same on every
-  machine; the bias is below 2**-24 for these ranges.
-  """
-  span = (np.asarray(high, np.int64) - low + 1).astype(np.uint64)
-  return (low + (((raw >> np.uint64(32)) * span) >> np.uint64(32))).astype(
-      np.int64)
+def _count_stream(seed, split):
+  return streams.stream(seed, streams.crc("digit counts"), streams.crc(split))
 
 
-def digit_counts(num_examples, min_digits, max_digits, seed, split):
-  """Number of digits of each example of a split: int64 (num_examples,).
+def digit_counts(num_examples, min_digits, max_digits, seed, split, first=0):
+  """Number of digits of examples [first, first + num_examples) of a split.
 
   Uniform in [min_digits, max_digits]; example i's count is the i-th word of
   a stream keyed by (seed, split), so it depends only on (seed, split, i).
   """
-  raw = streams.stream(seed, streams.crc("digit counts"), streams.crc(split)).random_raw(
-      num_examples)
-  return uniform_integers(np.asarray(raw, np.uint64), min_digits, max_digits)
+  rng = _count_stream(seed, split)
+  rng.advance(first)
+  raw = np.asarray(rng.random_raw(num_examples), np.uint64)
+  return streams.uniform_integers(raw, min_digits, max_digits)
+
+
+@functools.lru_cache(maxsize=16)
+def _block_counts(min_digits, max_digits, seed, split, block):
+  counts = digit_counts(_COUNT_BLOCK, min_digits, max_digits, seed, split,
+                        first=block * _COUNT_BLOCK)
+  counts.flags.writeable = False
+  return counts
+
+
+# {(min_digits, max_digits, seed, split): [0, digits of block 0, of blocks
+# 0-1, ...]}, grown as far as an example asked for needs.
+_BLOCK_TOTALS = {}
+
+
+def _digits_before_block(key, block):
+  totals = _BLOCK_TOTALS.setdefault(key, [0])
+  while len(totals) <= block:
+    totals.append(totals[-1] + int(_block_counts(*key, len(totals) - 1).sum()))
+  return totals[block]
+
+
+def digit_ranges(config, split, examples):
+  """(first, count): draw-stream position of the first digit of each of
+  `examples` (int64) and its number of digits, each int64 (E,)."""
+  key = (config.min_digits, config.max_digits, config.seed, split)
+  first = np.empty(len(examples), np.int64)
+  counts = np.empty(len(examples), np.int64)
+  blocks, within = np.divmod(examples, _COUNT_BLOCK)
+  for block in np.unique(blocks):
+    here = blocks == block
+    block_counts = _block_counts(*key, int(block))
+    before = np.cumsum(block_counts) - block_counts
+    first[here] = _digits_before_block(key, int(block)) + before[within[here]]
+    counts[here] = block_counts[within[here]]
+  return first, counts
 
 
 def side_range(min_scale, max_scale):
@@ -63,7 +98,7 @@ def digit_sides(count, min_scale, max_scale, rng):
   low, high = side_range(min_scale, max_scale)
   if low == high:
     return np.full(count, low, np.int64)
-  return uniform_integers(np.asarray(rng.random_raw(count), np.uint64), low,
+  return streams.uniform_integers(np.asarray(rng.random_raw(count), np.uint64), low,
                           high)
 
 
@@ -117,8 +152,8 @@ def _candidates(raw, sides, fg_boxes, canvas):
   """
   height, width = canvas
   sides = np.asarray(sides)[..., None]
-  rows = uniform_integers(raw[..., :CANDIDATES], 0, height - sides)
-  cols = uniform_integers(raw[..., CANDIDATES:], 0, width - sides)
+  rows = streams.uniform_integers(raw[..., :CANDIDATES], 0, height - sides)
+  cols = streams.uniform_integers(raw[..., CANDIDATES:], 0, width - sides)
   shifts = np.stack([rows, cols, rows, cols], axis=-1)
   return rows, cols, np.asarray(fg_boxes)[..., None, :] + shifts
 
@@ -163,83 +198,9 @@ def place_many(sides, fg_boxes, counts, canvas, max_overlap, first_batches):
   return positions, done
 
 
-def _cells_at(cells, positions, counts, k):
-  """Yields (group, index) per side of the examples' k-th digits: group
-  the examples (int array), index the (example, row, column) index arrays
-  of their cells on the canvas, shaped (len(group), side, side)."""
-  by_side = {}
-  for e in np.flatnonzero(counts > k):
-    by_side.setdefault(cells[e][k].shape[0], []).append(e)
-  for side, group in by_side.items():
-    group = np.array(group)
-    rows = positions[group, k, 0][:, None, None] + np.arange(side)[None, :, None]
-    cols = positions[group, k, 1][:, None, None] + np.arange(side)[None, None, :]
-    yield group, (group[:, None, None], rows, cols)
-
-
-def compose(cells, masks, labels, positions, canvas):
-  """Draws placed digits on canvases; returns (images, owners, classes),
-  each (E, H, W) uint8.
-
-  cells, masks, labels: per example, a list of its placed digits' cells,
-  masks and labels, in placement order; positions (E, D, 2).
-  images: each pixel the maximum of the placed cells' pixels there.
-  owners: 0 background, k the k-th digit (1-based, placement order): a pixel
-  belongs to a digit whose foreground mask covers it; where several do, to
-  the one whose own pixel is brightest there, ties to the one placed later.
-  classes: 0 background, d + 1 where a digit of class d owns the pixel.
-  Each digit is drawn on views of its own cell: a few small numpy calls.
-  """
-  shape = (len(cells),) + tuple(canvas)
-  images = np.zeros(shape, np.uint8)
-  owners = np.zeros(shape, np.uint8)
-  classes = np.zeros(shape, np.uint8)
-  brightest = np.zeros(shape, np.uint8)
-  for e, (row_cells, row_masks, row_labels, row_positions) in enumerate(
-      zip(cells, masks, labels, np.asarray(positions).tolist())):
-    for k, (cell, mask, label, (row, col)) in enumerate(
-        zip(row_cells, row_masks, row_labels, row_positions)):
-      at = (e, slice(row, row + cell.shape[0]), slice(col, col + cell.shape[1]))
-      np.maximum(images[at], cell, out=images[at])
-      # >=: ties go to the later digit; an unowned pixel has brightest 0.
-      wins = mask & (cell >= brightest[at])
-      owners[at][wins] = k + 1
-      classes[at][wins] = label + 1
-      brightest[at][wins] = cell[wins]
-  return images, owners, classes
-
-
-def owned_boxes(owners, cells, positions, counts):
-  """Inclusive tight box of the pixels each digit owns: (E, D, 4).
-
-  A digit owns pixels only inside its own cell, so each box is found in the
-  cell's crop of `owners` and moved to the canvas; a digit owning none gets
-  an empty box (max < min). Rows past an example's count are empty too.
-  """
-  depth = max(int(counts.max(initial=0)), 1)
-  boxes = np.tile(np.array([0, 0, -1, -1], np.int64), (len(counts), depth, 1))
-  for k in range(depth):
-    for group, at in _cells_at(cells, positions, counts, k):
-      inside = geometry.tight_boxes(owners[at] == k + 1)
-      # An empty box stays empty (max < min) when moved.
-      boxes[group, k] = inside + np.tile(positions[group, k], 2)
-  return boxes
-
-
 def example_stream(seed, split, index):
   """The bit generator of example `index`'s sides and positions."""
   return streams.stream(seed, streams.crc("placement"), streams.crc(split), index)
-
-
-@functools.lru_cache(maxsize=8)
-def scatter_offsets(config, split):
-  """Draw-stream position of each scattered example's first digit, and one
-  past the last example's: int64 (num + 1,), read-only."""
-  counts = digit_counts(config.num_mosaics[split], config.min_digits,
-                                config.max_digits, config.seed, split)
-  offsets = np.concatenate([[0], np.cumsum(counts)])
-  offsets.flags.writeable = False
-  return offsets
 
 
 def _scaled_cells(images, sides):
@@ -259,7 +220,7 @@ def _scaled_cells(images, sides):
   return cells, masks, boxes
 
 
-def _first_draws(config, split, start, counts, depth):
+def _first_draws(config, split, examples, counts, depth):
   """(raw side words (E, D), first candidate batches (E, D, 2 CANDIDATES)).
 
   Each example's stream gives its sides (`digit_sides`: count words, or
@@ -270,16 +231,16 @@ def _first_draws(config, split, start, counts, depth):
   side_words = int(low != high)
   side_raw = np.zeros((len(counts), depth), np.uint64)
   batches = np.zeros((len(counts), depth, 2 * CANDIDATES), np.uint64)
-  for j, count in enumerate(counts.tolist()):
+  for j, (index, count) in enumerate(zip(examples.tolist(), counts.tolist())):
     if count:  # an empty canvas reads nothing
-      raw = example_stream(config.seed, split, start + j).random_raw(
+      raw = example_stream(config.seed, split, index).random_raw(
           count * (side_words + 2 * CANDIDATES))
       side_raw[j, :count * side_words] = raw[:count * side_words]
       batches[j, :count] = raw[count * side_words:].reshape(count, -1)
   return side_raw, batches
 
 
-def _place_chunk(config, split, start, sides, fg_boxes, first, counts,
+def _place_chunk(config, split, examples, sides, fg_boxes, first, counts,
                  batches):
   """(digit (E, D): each kept digit's position in the chunk's digits, -1
   past the kept ones; positions (E, D, 2)), all examples placed at once,
@@ -291,7 +252,7 @@ def _place_chunk(config, split, start, sides, fg_boxes, first, counts,
                                config.max_overlap, batches)
   digit = np.where(valid, first, -1)
   for j in np.flatnonzero(~done):  # rare: replay this example's stream
-    rng = example_stream(config.seed, split, start + j)
+    rng = example_stream(config.seed, split, int(examples[j]))
     digit_sides(counts[j], config.min_scale, config.max_scale, rng)
     mine = first[j, :counts[j]]
     placed, kept = place(sides[j, :counts[j]], fg_boxes[mine], config.canvas,
@@ -302,7 +263,7 @@ def _place_chunk(config, split, start, sides, fg_boxes, first, counts,
   return digit, positions
 
 
-def _drawn(config, start, digit, positions, cells, masks, indices, labels):
+def _drawn(config, examples, digit, positions, cells, masks, indices, labels):
   """The chunk's examples from its placed digits (`compose`, boxes)."""
   is_kept = digit >= 0  # kept digits come first in each row
   kept_counts = is_kept.sum(axis=1)
@@ -310,12 +271,12 @@ def _drawn(config, start, digit, positions, cells, masks, indices, labels):
   digit_labels = labels[indices[kept_digits]]
   kept_rows = [row[:count] for row, count in zip(digit.tolist(), kept_counts)]
   kept_cells = [[cells[d] for d in row] for row in kept_rows]
-  images_out, owners, class_masks = compose(
+  images_out, owners, class_masks = drawing.compose(
       kept_cells, [[masks[d] for d in row] for row in kept_rows],
       np.split(digit_labels, np.cumsum(kept_counts)[:-1]), positions,
       config.canvas)
   owned = geometry.normalized_boxes(
-      owned_boxes(owners, kept_cells, positions, kept_counts).reshape(-1, 4),
+      drawing.owned_boxes(owners, kept_cells, positions, kept_counts).reshape(-1, 4),
       *config.canvas).reshape(len(digit), -1, 4)
   kept_sides = np.array([cells[d].shape[0] for d in kept_digits], np.float64)
   objects = {
@@ -324,34 +285,35 @@ def _drawn(config, start, digit, positions, cells, masks, indices, labels):
       "position": positions[is_kept].astype(np.int32),
       "scale": (kept_sides / CELL_SIDE).astype(np.float32),
   }
-  return records.chunk_examples(start, images_out, class_masks, owners,
-                                objects, kept_counts)
+  return records.mosaic_examples(examples, images_out, class_masks, owners,
+                                 objects, kept_counts)
 
 
-def scatter_examples(config, split, images, labels, start, stop):
-  """Examples [start, stop) of a scatter config: [(index, example)].
+def scatter_examples(config, split, images, labels, examples):
+  """`Examples` at positions `examples` (int64) of a scatter config's split.
 
-  Example i takes the digits at positions offsets[i]..offsets[i+1] of the
-  split's draw stream, and its sides and positions from a stream keyed by
-  (seed, split, i); so it depends only on (seed, split, i). Placement and
-  drawing run for the whole chunk at once (`place_many`, `compose`); an
-  example where some digit needs a second batch of candidates is placed one
-  digit at a time (`place`), with the same result as if all were.
+  Example i takes the next digit_counts[i] digits of the split's draw
+  stream after those of examples 0..i-1, and its sides and positions from a
+  stream keyed by (seed, split, i); so it depends only on (seed, split, i).
+  Placement and drawing run for all the examples at once (`place_many`,
+  `compose`); an example where some digit needs a second batch of
+  candidates is placed one digit at a time (`place`), with the same result
+  as if all were.
   """
   pool = streams.source_pool(len(images), config.seed, split,
                              config.validation_fraction)
-  offsets = scatter_offsets(config, split)
-  indices = streams.draw_from_stream(pool, config.seed, split, offsets[start],
-                                     offsets[stop])
-  counts = np.diff(offsets[start:stop + 1])
+  starts, counts = digit_ranges(config, split, examples)
+  indices = streams.draw_at(pool, config.seed, split,
+                            examples_lib.ranges(starts, counts))
   depth = max(int(counts.max(initial=0)), 1)
-  first = (offsets[start:stop] - offsets[start])[:, None] + np.arange(depth)
+  first = (np.cumsum(counts) - counts)[:, None] + np.arange(depth)
   valid = np.arange(depth)[None, :] < counts[:, None]
-  side_raw, batches = _first_draws(config, split, start, counts, depth)
+  side_raw, batches = _first_draws(config, split, examples, counts, depth)
   low, high = side_range(config.min_scale, config.max_scale)
-  sides = np.where(valid, uniform_integers(side_raw, low, high), CELL_SIDE)
+  sides = np.where(valid, streams.uniform_integers(side_raw, low, high),
+                   CELL_SIDE)
   cells, masks, fg_boxes = _scaled_cells(images[indices], sides[valid])
-  digit, positions = _place_chunk(config, split, start, sides, fg_boxes,
+  digit, positions = _place_chunk(config, split, examples, sides, fg_boxes,
                                   first, counts, batches)
-  return _drawn(config, start, digit, positions, cells, masks, indices,
+  return _drawn(config, examples, digit, positions, cells, masks, indices,
                 labels)

@@ -47,8 +47,10 @@ def source_pool(num_sources, seed, split, validation_fraction):
   return pool
 
 
-# Consecutive chunks read the same pass: compute each permutation once.
-@functools.lru_cache(maxsize=4)
+# A batch of consecutive examples reads one or two passes; a batch of
+# examples from all over a split (a generated split read out of order) may
+# read many: keep enough of them.
+@functools.lru_cache(maxsize=16)
 def source_permutation(num_sources, seed, split, draw_pass):
   """The order of a split's pool in one pass over it (read-only array)."""
   perm = _permutation(num_sources, [seed, crc(split), draw_pass])
@@ -56,14 +58,15 @@ def source_permutation(num_sources, seed, split, draw_pass):
   return perm
 
 
-def draw_from_stream(pool, seed, split, first, last):
-  """Source indices at positions [first, last) of a split's draw stream.
+def draw_at(pool, seed, split, positions):
+  """Source indices at `positions` (int64, any order) of a split's draw
+  stream.
 
   The stream is a sequence of permutations of the pool, one per pass: every
   pass uses each source once, so sources are drawn without replacement
   within a pass and all are used equally often.
   """
-  positions = np.arange(first, last, dtype=np.int64)
+  positions = np.asarray(positions, np.int64)
   passes = positions // len(pool)
   indices = np.empty_like(positions)
   for draw_pass in np.unique(passes):
@@ -73,12 +76,24 @@ def draw_from_stream(pool, seed, split, first, last):
   return indices
 
 
-def draw_source_indices(pool, cells, seed, split, start, stop):
-  """Source indices of grid mosaics [start, stop): int64 (stop - start, cells).
+def draw_source_indices(pool, cells, seed, split, examples):
+  """Source indices of grid mosaics `examples` (int64 (E,)): (E, cells).
 
   The cells of all mosaics, in order, read consecutive positions of the
-  split's draw stream (`draw_from_stream`), so mosaic i depends only on
+  split's draw stream (`draw_at`), so mosaic i depends only on
   (seed, split, i), whatever the sharding.
   """
-  return draw_from_stream(pool, seed, split, start * cells,
-                          stop * cells).reshape(stop - start, cells)
+  examples = np.asarray(examples, np.int64)
+  return draw_at(pool, seed, split,
+                 examples[:, None] * cells + np.arange(cells))
+
+
+def uniform_integers(raw, low, high):
+  """Maps raw uint64 words to integers in [low, high] (inclusive).
+
+  Multiply-shift on the top 32 bits: exact in integers, so the same on every
+  machine; the bias is below 2**-24 for these ranges.
+  """
+  span = (np.asarray(high, np.int64) - low + 1).astype(np.uint64)
+  return (low + (((raw >> np.uint64(32)) * span) >> np.uint64(32))).astype(
+      np.int64)
