@@ -134,7 +134,7 @@ def _all_examples(builder, splits):
     total = builder.num_examples(config, split, len(images))
     made[split] = [pair for start, stop in generation.chunk_bounds(total)
                    for pair in builder.examples_of_chunk(
-                       config, split, images, labels, start, stop)]
+                       split, images, labels, start, stop)]
   return made
 
 

@@ -22,14 +22,20 @@ arrays beside the build):
 * torch / grain, objects read: the same, also reading every example's
   objects (a scattered mosaic's are cut per example on first read; a grid's
   are stacked);
+* generated, generated with 2 workers: `loaders.torch_loader` of a
+  `loaders.GeneratedSplit` (every example computed from `--manual_dir`'s
+  digits when read), in the main process and in 2 worker processes;
 * in memory: every feature of the split copied into RAM as numpy arrays,
   shuffled batches taken by fancy indexing (fixed-shape features only): the
   most a loader could reach.
 
-Prints each rate, its ratio to tf.data and to the in-memory limit.
+Prints each rate, its ratio to tf.data and to the in-memory limit. Without
+TensorFlow, tf.data is skipped (and said so), and the ratios are to the
+in-memory limit alone; without `--manual_dir`, the generated readers.
 """
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -78,6 +84,22 @@ batches = loaders.torch_loader(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
 from mnist_derived import loaders
 batches = loaders.grain_dataset(DATASET, SPLIT, BATCH, seed=0, data_dir=AR_DIR)
 """ + _READ_OBJECTS,
+    "generated": """
+from mnist_derived import loaders
+split = loaders.GeneratedSplit(DATASET, SPLIT, manual_dir=MANUAL_DIR,
+                               data_dir=AR_DIR)
+batches = loaders.torch_loader(split, batch_size=BATCH, seed=0)
+def one_pass():
+  return sum(len(b["index"]) for b in batches)
+""",
+    "generated, 2 workers": """
+from mnist_derived import loaders
+split = loaders.GeneratedSplit(DATASET, SPLIT, manual_dir=MANUAL_DIR,
+                               data_dir=AR_DIR)
+batches = loaders.torch_loader(split, batch_size=BATCH, seed=0, num_workers=2)
+def one_pass():
+  return sum(len(b["index"]) for b in batches)
+""",
     "in memory": """
 import numpy as np
 from mnist_derived import loaders
@@ -107,7 +129,8 @@ if __name__ == "__main__":
 def run(reader, dataset, args):
   header = (f"DATASET, SPLIT, BATCH = {dataset!r}, {args.split!r},"
             f" {args.batch_size}\nDATA_DIR, AR_DIR = {args.data_dir!r},"
-            f" {args.array_record_data_dir!r}\n")
+            f" {args.array_record_data_dir!r}\nMANUAL_DIR ="
+            f" {args.manual_dir!r}\n")
   proc = subprocess.run([sys.executable, "-c",
                          header + READERS[reader] + TIMING],
                         capture_output=True, text=True, check=False)
@@ -118,28 +141,58 @@ def run(reader, dataset, args):
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--data_dir", required=True, help="tfrecord builds")
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--data_dir", help="tfrecord builds (for tf.data)")
   parser.add_argument("--array_record_data_dir", required=True,
-                      help="array_record builds of the same datasets")
+                      help="builds of the same datasets for the loaders"
+                      " (array_record where TensorFlow is not installed)")
   parser.add_argument("--readers", nargs="+", default=list(READERS),
                       choices=list(READERS))
   parser.add_argument("--datasets", nargs="+", default=[
       "mnist_fg/mnist", "mnist_mosaic/2x2", "mnist_mosaic/scatter"])
+  parser.add_argument("--manual_dir", help="the source's IDX files, for the"
+                      " generated readers")
   parser.add_argument("--split", default="train")
   parser.add_argument("--batch-size", type=int, default=64)
   args = parser.parse_args()
-  print("| dataset | reader | examples/s | x tf.data | x in memory |")
+  readers = _available(args)
+  baseline = "tf.data" if "tf.data" in readers else "in memory"
+  print(f"| dataset | reader | examples/s | x {baseline} | x in memory |")
   print("|---|---|---|---|---|")
   for dataset in args.datasets:
-    readers = [r for r in args.readers
-               if "objects" not in r or dataset.startswith("mnist_mosaic")]
-    rates = {reader: run(reader, dataset, args)
-             for reader in ["tf.data", *readers, "in memory"]}
+    here = [r for r in readers
+            if "objects" not in r or dataset.startswith("mnist_mosaic")]
+    rates = {reader: run(reader, dataset, args) for reader in here}
     for reader, rate in rates.items():
       print(f"| `{dataset}` | {reader} | {rate:.0f} |"
-            f" {rate / rates['tf.data']:.2f} |"
+            f" {rate / rates[baseline]:.2f} |"
             f" {rate / rates['in memory']:.3f} |", flush=True)
+
+
+def _available(args):
+  """The readers asked for that can run here, tf.data first and the
+  in-memory limit last; each one left out is said on stderr."""
+  readers = ["tf.data", *(r for r in args.readers
+                          if r not in ("tf.data", "in memory"))]
+  skipped = {}
+  if not _installed("tensorflow"):
+    skipped["tf.data"] = "TensorFlow is not installed"
+  elif not args.data_dir:
+    skipped["tf.data"] = "no --data_dir of tfrecord builds"
+  for reader in readers[1:]:
+    if reader.startswith("generated") and not args.manual_dir:
+      skipped[reader] = "no --manual_dir"
+    elif "grain" in reader and not _installed("grain"):
+      skipped[reader] = "grain is not installed"
+    elif "grain" not in reader and not _installed("torch"):
+      skipped[reader] = "torch is not installed"
+  for reader, why in skipped.items():
+    print(f"skipping {reader}: {why}", file=sys.stderr)
+  return [r for r in readers if r not in skipped] + ["in memory"]
+
+
+def _installed(module):
+  return importlib.util.find_spec(module) is not None
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ dl_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
 if mode == "build":
   builder.download_and_prepare(download_config=dl_config)
 else:  # the generator alone
-  from mnist_derived.core import generation, sources
+  from mnist_derived.core import generation, sources, examples
+  from mnist_derived.core import builder as builder_lib
   dl = tfds.download.DownloadManager(download_dir=data_dir)
   source_splits = sources.load_splits(manual_dir, dl, config.source)
   chunks = generation.Local()
@@ -58,7 +59,9 @@ else:  # the generator alone
     bounds = generation.chunk_bounds(
         builder.num_examples(config, split, len(images)))
     source = generation.SourceSplit(images, labels, (), 10)
-    make_chunk = functools.partial(builder.examples_of_chunk, config, split)
+    make_chunk = functools.partial(
+        builder_lib.encoded_chunk, type(builder), config, split,
+        examples.feature_kinds(builder.info.features))
     for _ in chunks.examples(split, make_chunk, source, bounds):
       pass
 print(json.dumps({

@@ -43,8 +43,8 @@ def _images(manual_dir):
   images, labels = sources.load_splits(manual_dir, dl_manager, "mnist")["test"]
   config = MnistMosaic.builder_configs["scatter"]
   canvases = []
-  for _, example in MnistMosaic.examples_of_chunk(config, "test", images,
-                                                  labels, 0, 1366):
+  for _, example in MnistMosaic(config=config).examples_of_chunk(
+      "test", images, labels, 0, 1366):
     canvases += [cv2.imdecode(np.frombuffer(example[key], np.uint8),
                               cv2.IMREAD_UNCHANGED)
                  for key in ("image", "mask", "instances")]

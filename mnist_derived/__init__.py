@@ -1,15 +1,21 @@
 """mnist-derived: TFDS builders for datasets derived from MNIST.
 
 Importing this package registers the builders with TFDS (its only side
-effect), so that ``tfds.load('mnist_fg')``, ``tfds.load('mnist_circles')``
+effect, but for one inside TFDS's own `tfds` command: its input errors
+then end in one line, as ours do; see `cli/process.py`), so that ``tfds.load('mnist_fg')``, ``tfds.load('mnist_circles')``
 and ``tfds.load('mnist_mosaic')`` work, and ``tfds build --imports
 mnist_derived`` finds them. It imports neither TensorFlow nor Keras.
 
 Where things live: ``core/`` the builder framework, ``datasets/`` one folder
 per dataset, ``geometry/`` the ground truth, ``evaluation/`` the scores and
 the predictions scorer, ``export/`` Parquet, COCO and Croissant,
-``loaders.py`` PyTorch and grain, ``show.py`` montages.
+``loaders/`` PyTorch and grain, built or generated splits, ``show.py``
+montages, ``cli/`` the command.
 """
+
+import sys
+
+from mnist_derived.core import errors as _errors
 
 from mnist_derived import datasets  # noqa: F401  (registers every folder's builder)
 from mnist_derived.datasets.mnist_circles import mnist_circles_dataset_builder
@@ -25,3 +31,7 @@ MnistMosaic = mnist_mosaic_dataset_builder.Builder
 MosaicConfig = mosaic_configs.MosaicConfig
 ScatterConfig = mosaic_configs.ScatterConfig
 PairConfig = mosaic_configs.PairConfig
+
+if _errors.TFDS_CLI_MODULE in sys.modules:  # inside the `tfds` command
+  from mnist_derived.cli import process as _process
+  _process.one_line_under_tfds_cli()

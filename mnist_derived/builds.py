@@ -29,31 +29,45 @@ def tfds_errors_only():
     logging.set_verbosity(verbosity)
 
 
+def _closest(word, names):
+  """The names closest to a misspelt one, best first; a name also answers
+  to itself without its "mnist_" prefix (`fg` is mnist_fg)."""
+  short = {n.removeprefix("mnist_"): n for n in names}
+  found = difflib.get_close_matches(word, [*names, *short], n=3, cutoff=0.5)
+  return list(dict.fromkeys(short.get(n, n) for n in found))
+
+
 def closest_names(name):
-  """Real 'dataset/config' names closest to a misspelt one, best first."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  """Our 'dataset/config' names closest to a misspelt one, best first."""
+  from mnist_derived.core import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  ours = builder_lib.registered()
   dataset, _, config = name.partition("/")
-  if config and dataset in tfds.list_builders(with_community_datasets=False):
-    configs = tfds.builder_cls(dataset).builder_configs
+  if dataset in ours:
     return [f"{dataset}/{c}"
-            for c in difflib.get_close_matches(config, configs, n=3)]
-  ours = [n for n in tfds.list_builders(with_community_datasets=False)
-          if n.startswith("mnist_")]
-  found = difflib.get_close_matches(dataset, ours, n=3)
+            for c in _closest(config, list(ours[dataset].builder_configs))]
+  found = _closest(dataset, sorted(ours))
   if not config:
     return found
-  return [f"{n}/{config}" for n in found
-          if config in tfds.builder_cls(n).builder_configs]
+  return [f"{n}/{config}" if config in ours[n].builder_configs else n
+          for n in found]
 
 
 def unknown_name_error(name, error):
-  """An InputError for a name TFDS does not know, with the closest real ones."""
+  """An InputError for a name that is none of ours: the closest real ones,
+  and what was wrong (TFDS's list of every other dataset left out)."""
+  from mnist_derived.core import builder as builder_lib  # pylint: disable=g-import-not-at-top
   close = closest_names(name)
   hint = f"did you mean {' or '.join(close)}? " if close else ""
-  first = str(error).strip().splitlines()[0]
-  # TFDS wraps the builder's own words in a sentence of its arguments.
-  first = re.sub(r'^Failed to construct dataset "[^"]*", builder_kwargs'
-                 r' "\{.*\}": ', "", first)
+  dataset = name.partition("/")[0]
+  ours = builder_lib.registered()
+  if dataset in ours:
+    first = str(error).strip().splitlines()[0]
+    # TFDS wraps the builder's own words in a sentence of its arguments.
+    first = re.sub(r'^Failed to construct dataset "[^"]*", builder_kwargs'
+                   r' "\{.*\}": ', "", first)
+  else:
+    first = (f"no dataset {dataset!r} here; the datasets are"
+             f" {', '.join(sorted(ours))}")
   return errors.InputError(f"{name}: {hint}{first}")
 
 

@@ -110,11 +110,15 @@ def stored_examples(builder, split, keys=None, decode_images=True):
   Reads chunk by chunk: memory does not grow with the split. A record that
   cannot be read is a DamagedRecord naming its file.
   """
+  from mnist_derived import progress  # pylint: disable=g-import-not-at-top
   decoders = _decoders(builder, keys, decode_images)
   if is_array_record(builder):
     examples = _data_source_examples(builder, split, decoders)
   else:
     examples = _tf_data_examples(builder, split, decoders, keys)
+  examples = progress.counted(
+      examples, builder.info.splits[split].num_examples,
+      f"reading {builder.name}/{builder.builder_config.name} {split}")
   while True:
     try:
       example = next(examples)

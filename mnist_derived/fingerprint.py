@@ -11,8 +11,10 @@ number agrees, in the same order. Shard count, file format (tfrecord or
 array_record), Beam or not, and the PNG encoder's bytes do not change it.
 
 The fingerprints of the default configs built from real MNIST are published
-in mnist_derived/FINGERPRINTS.json and in the README; the command says
-whether a build matches them.
+in each dataset's folder (`FINGERPRINTS.json`, every version's) and in the
+README; the command says whether a build matches them, and CI builds and
+checks every dataset whose current version has some
+(`published_datasets`).
 """
 
 import hashlib
@@ -24,8 +26,8 @@ import tensorflow_datasets as tfds
 
 from mnist_derived import decoding
 
-# Beside the package root, where setup.cfg ships it.
-PUBLISHED = pathlib.Path(__file__).parent / "FINGERPRINTS.json"
+# In each dataset's folder, beside its builder, where setup.cfg ships it.
+PUBLISHED = "FINGERPRINTS.json"
 
 
 def example_digest(example, specs=None):
@@ -74,4 +76,24 @@ def builder_fingerprints(builder):
 
 
 def published_fingerprints():
-  return json.loads(PUBLISHED.read_text())
+  """{'name/config/version': {split: fingerprint}} of every registered
+  dataset's folder."""
+  from mnist_derived.core import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  published = {}
+  for builder_class in builder_lib.registered().values():
+    path = pathlib.Path(builder_class.code_path).parent / PUBLISHED
+    if path.exists():
+      published.update(json.loads(path.read_text()))
+  return published
+
+
+def published_datasets():
+  """'name/config' of each dataset whose current version has published
+  fingerprints: what CI builds from real MNIST and checks."""
+  from mnist_derived.core import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  published = published_fingerprints()
+  return sorted(
+      f"{name}/{config}"
+      for name, builder_class in builder_lib.registered().items()
+      for config in builder_class.builder_configs
+      if f"{name}/{config}/{builder_class.VERSION}" in published)

@@ -53,13 +53,15 @@ def box_patch(box, height, width, colour, style="-"):
       linestyle=style, linewidth=1.0)
 
 
-def montage(builder, split="test", num=16):
-  """A matplotlib Figure of the first `num` examples (by index) of a split,
-  each drawn as its dataset declares (`declarations.Drawing`)."""
+def montage(builder, split="test", num=16, examples=None):
+  """A matplotlib Figure of the first `num` stored examples (by index) of a
+  split, or of `examples` given (a generated split's), each drawn as its
+  dataset declares (`declarations.Drawing`)."""
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   drawing = declarations.of(builder).drawing
   features = builder.info.features
-  examples = _examples(builder, split, num)
+  if examples is None:
+    examples = _examples(builder, split, num)
   cols = min(8, max(len(examples), 1))
   rows = -(-len(examples) // cols) * drawing.rows
   width = features["image"].shape[1]

@@ -9,6 +9,8 @@ from etils import epath
 
 from mnist_derived import MnistMosaic
 from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder
+from mnist_derived.core import builder
+from mnist_derived.core import examples
 from mnist_derived.core import idx
 from mnist_derived.core import sources
 from tests.conftest import DUMMY_DATA
@@ -83,3 +85,13 @@ def build_in_new_process(name, data_dir, file_format="tfrecord", num_shards=0,
        file_format, str(num_shards), beam_flags],
       capture_output=True, text=True, cwd=REPO, check=True)
   return proc.stdout.strip().splitlines()[-1]
+
+
+def chunk_examples(builder_class, config, split, images, labels, start, stop):
+  """[(key, example)] a build of `config` writes for examples [start, stop):
+  the builder's encoding of its arrays, for a config of any name (TFDS
+  refuses a builder of a changed config that keeps a listed name)."""
+  listed = builder_class(config=builder_class.BUILDER_CONFIGS[0].name)
+  kinds = examples.feature_kinds(listed.info.features)  # the same for all
+  return builder.encoded_chunk(builder_class, config, split, kinds, images,
+                               labels, start, stop)

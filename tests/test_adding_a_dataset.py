@@ -6,6 +6,7 @@ no other file of the package knows its name."""
 import ast
 import importlib
 import json
+import pathlib
 import shutil
 import sys
 
@@ -71,11 +72,24 @@ def _code_strings(path):
           and id(node) not in docstrings]
 
 
+def test_every_folder_is_registered_with_its_declaration(toy):
+  from mnist_derived import declarations  # pylint: disable=g-import-not-at-top
+  from mnist_derived.core import builder  # pylint: disable=g-import-not-at-top
+  folders = [f.name for f in (REPO / "mnist_derived" / "datasets").iterdir()
+             if (f / "declaration.py").exists()]
+  registered = builder.registered()
+  for name in [*folders, "mnist_ink"]:
+    module = importlib.import_module(registered[name].__module__.rsplit(
+        ".", 1)[0] + ".declaration")
+    assert declarations.of(registered[name]) is module.DECLARATION, name
+  assert registered["mnist_ink"].DECLARATION is toy
+
+
 def test_outside_their_folders_no_code_switches_on_a_dataset_name():
   package = REPO / "mnist_derived"
   names = [folder.name for folder in (package / "datasets").iterdir()
            if (folder / "declaration.py").exists()]
-  assert len(names) == 3
+  assert names
   found = [(path.relative_to(REPO), text)
            for path in package.rglob("*.py")
            if "datasets" not in path.relative_to(package).parts
@@ -128,9 +142,37 @@ def test_it_is_verified_shown_and_exported(toy, toy_data, tmp_path, capsys):
   by_index = dict(zip(table["index"].to_pylist(), table["ink"].to_pylist()))
   assert by_index == dict(zip(truth["index"].tolist(), truth["ink"].tolist()))
   croissant = json.loads((out / "croissant.json").read_text())
-  limitations = croissant["rai:dataLimitations"]  # one is written bare
-  assert ([limitations] if isinstance(limitations, str) else limitations) == [
-      *toy.limitations]
+  for field, declared in [("rai:dataLimitations", toy.limitations),
+                          ("rai:dataPreprocessingProtocol",
+                           toy.preprocessing)]:
+    written = croissant[field]  # one value is written bare
+    assert ([written] if isinstance(written, str) else written) == [*declared]
+  card = (out / "README.md").read_text()
+  assert "task_categories:\n- image-classification\n" in card
+
+
+def test_its_published_fingerprints_are_found_and_checked(toy, toy_data,
+                                                         capsys):
+  # Fingerprints published in its own folder: CI's list of what to build
+  # and check on real data (`published_datasets`) names it, and `verify`
+  # compares with them; no other file is edited.
+  from mnist_derived import fingerprint  # pylint: disable=g-import-not-at-top
+  del toy
+  assert TOY not in fingerprint.published_datasets()
+  assert _command("verify", TOY, "--data_dir", toy_data) == 0
+  measured = {line.split()[1]: line.split()[2]
+              for line in capsys.readouterr().out.splitlines()}
+  folder = pathlib.Path(sys.modules["mnist_ink"].__file__).parent
+  (folder / "FINGERPRINTS.json").write_text(json.dumps(
+      {"mnist_ink/mnist/0.1.0": measured}))
+  try:
+    assert TOY in fingerprint.published_datasets()
+    assert _command("verify", TOY, "--data_dir", toy_data) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line.endswith("matches the published fingerprint")
+               for line in lines) and len(lines) == 2
+  finally:
+    (folder / "FINGERPRINTS.json").unlink()
 
 
 def test_an_export_it_does_not_declare_is_one_line(toy_data, tmp_path,

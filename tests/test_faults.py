@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
@@ -264,6 +265,39 @@ def test_a_second_build_waits_for_the_first_and_reports_it(tool, tmp_path):
   verify = _run([*command("verify", SLOW), "--data_dir", str(data)], check=0)
   assert verify.stdout.count("read whole (no fingerprint published)") == 3
   assert tfds.builder(SLOW, data_dir=data).is_prepared()
+
+
+@pytest.mark.slow
+def test_two_threads_of_one_process_build_once(tmp_path):
+  # The second thread waits for the first's lock, as a second process
+  # would, then finds the dataset built.
+  import threading  # pylint: disable=g-import-not-at-top
+  from mnist_derived import builds  # pylint: disable=g-import-not-at-top
+  waited, results = [], {}
+  first_holds = threading.Event()
+
+  def build(name):
+    def on_wait(path):
+      waited.append((name, path))
+    if name == "second":
+      first_holds.wait(60)
+    results[name] = builds.build(SLOW, tmp_path, DUMMY_DATA,
+                                 on_wait=on_wait)[1]
+
+  threads = [threading.Thread(target=build, args=(n,)) for n in
+             ("first", "second")]
+  threads[0].start()
+  running = types.SimpleNamespace(
+      poll=lambda: None if threads[0].is_alive() else 0,
+      communicate=lambda: "the first build ended before it was seen")
+  _wait_for(lambda: _incomplete(tmp_path), running)  # it holds the lock
+  first_holds.set()
+  threads[1].start()
+  for thread in threads:
+    thread.join(600)
+  assert results == {"first": True, "second": False}
+  assert [name for name, _ in waited] == ["second"]
+  assert _leftovers(tmp_path) == [SLOW_VERSION]
 
 
 # --- damaged record files ---------------------------------------------------

@@ -13,11 +13,13 @@ from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder as 
 from mnist_derived.datasets.mnist_mosaic import configs
 from mnist_derived.datasets.mnist_mosaic import grids
 from mnist_derived.datasets.mnist_mosaic import streams
+from tests import builder_testing
 
 
 def _draw(num_sources, cells, seed, split, start, stop, fraction=0.1):
   pool = streams.source_pool(num_sources, seed, split, fraction)
-  return streams.draw_source_indices(pool, cells, seed, split, start, stop)
+  return streams.draw_source_indices(pool, cells, seed, split,
+                                     np.arange(start, stop))
 
 
 @pytest.mark.parametrize("num_sources,cells", [(60, 4), (61, 4), (10, 9)])
@@ -89,8 +91,8 @@ def _compose(images, labels, rows, cols, count, bounds=None):
   # "test" draws from the whole source split, as these checks want.
   examples = [
       pair for start, stop in bounds or [(0, count)]
-      for pair in mosaic.Builder.examples_of_chunk(config, "test", images,
-                                                   labels, start, stop)]
+      for pair in builder_testing.chunk_examples(
+          mosaic.Builder, config, "test", images, labels, start, stop)]
   for _, ex in examples:
     for key in ("image", "mask", "instances"):
       ex[key] = tf.io.decode_png(ex[key], channels=1).numpy()

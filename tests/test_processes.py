@@ -10,6 +10,8 @@ import tensorflow_datasets as tfds
 
 from mnist_derived import MnistMosaic
 from mnist_derived import fingerprint
+from mnist_derived.core import builder
+from mnist_derived.core import examples
 from mnist_derived.core import generation
 from mnist_derived.core import processes
 import tests.builder_testing  # pylint: disable=unused-import (registers mnist_mosaic_tiny)
@@ -38,8 +40,9 @@ def test_chunks_come_back_in_order():
 def test_builder_chunks_equal_direct_calls(dummy_mnist):
   images, labels = dummy_mnist["test"]
   config = MnistMosaic.builder_configs["scatter_scaled"]
-  make_chunk = functools.partial(MnistMosaic.examples_of_chunk, config, "test",
-                                 images, labels)
+  kinds = examples.feature_kinds(MnistMosaic(config=config).info.features)
+  make_chunk = functools.partial(builder.encoded_chunk, MnistMosaic, config,
+                                 "test", kinds, images, labels)
   bounds = generation.chunk_bounds(40, size=7)
   direct = [pair for bound in bounds for pair in make_chunk(*bound)]
   with processes.ChunkProcesses(2) as pool:

@@ -15,6 +15,7 @@ from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder as 
 from mnist_derived.datasets.mnist_mosaic import configs
 from mnist_derived.datasets.mnist_mosaic import scatter
 from mnist_derived.datasets.mnist_mosaic import streams
+from tests import builder_testing
 from tests.scatter_reference import check_scatter_example
 
 LAYOUTS = sorted(configs.SCATTER_LAYOUTS)
@@ -28,8 +29,8 @@ def _config(layout, **changes):
 def _examples(config, split, images, labels, bounds):
   """The builder's examples of chunks `bounds`, PNGs decoded as TFDS does."""
   examples = [pair for start, stop in bounds
-              for pair in mosaic.Builder.examples_of_chunk(
-                  config, split, images, labels, start, stop)]
+              for pair in builder_testing.chunk_examples(
+                  mosaic.Builder, config, split, images, labels, start, stop)]
   for _, ex in examples:
     for key in ("image", "mask", "instances"):
       ex[key] = tf.io.decode_png(ex[key], channels=1).numpy()
@@ -101,13 +102,13 @@ def test_example_streams_are_pinned():
                                 [22, 30])
   raw = np.asarray(scatter.example_stream(0, "train", 5).random_raw(3),
                    np.uint64)
-  np.testing.assert_array_equal(scatter.uniform_integers(raw, 0, 36),
+  np.testing.assert_array_equal(streams.uniform_integers(raw, 0, 36),
                                 [1, 22, 21])
 
 
 def test_uniform_integers_cover_the_range_evenly():
   raw = np.asarray(np.random.PCG64(1).random_raw(70_000), np.uint64)
-  values = scatter.uniform_integers(raw, 17, 23)
+  values = streams.uniform_integers(raw, 17, 23)
   counts = np.bincount(values - 17)
   assert values.min() == 17 and values.max() == 23 and len(counts) == 7
   assert counts.min() > 9_500  # 10000 expected each
@@ -142,12 +143,13 @@ def test_batched_placement_equals_placing_one_digit_at_a_time(
   real_place = scatter.place
   monkeypatch.setattr(scatter, "place", lambda *a: replays.append(1) or
                       real_place(*a))
-  examples = mosaic.Builder.examples_of_chunk(config, "test", images, labels,
-                                              0, 80)
+  examples = builder_testing.chunk_examples(mosaic.Builder, config, "test",
+                                            images, labels, 0, 80)
   monkeypatch.setattr(scatter, "place", real_place)
-  offsets = scatter.scatter_offsets(config, "test")
+  offsets = np.concatenate([[0], np.cumsum(scatter.digit_counts(
+      80, config.min_digits, config.max_digits, 0, "test"))])
   pool = streams.source_pool(len(images), 0, "test", 0.1)
-  digits = streams.draw_from_stream(pool, 0, "test", 0, offsets[80])
+  digits = streams.draw_at(pool, 0, "test", np.arange(offsets[80]))
   dropped = 0
   for i, (_, ex) in enumerate(examples):
     rng = scatter.example_stream(0, "test", i)

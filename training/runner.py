@@ -359,13 +359,11 @@ def score_model(task, builder, model, model_path, split="test", limit=None,
   `detections-<split>.json` (for `mnist-derived score --detections`).
   """
   predictions, found, first = _predict(task, builder, model, split, limit)
-  arrays = {k: v for k, v in predictions.items() if k != "index"}
-  truth = _truth_of(builder, split, predictions["index"], tuple(arrays))
-  scores = {"task": task.name,
-            "dataset": f"{builder.name}/{builder.builder_config.name}",
-            "split": split, "model": str(model_path),
-            "examples": len(predictions["index"]),
-            **score_lib.score_arrays(builder, arrays, truth)}
+  evaluator = score_lib.Evaluator(builder, split)
+  scores = {**(evaluator.evaluate_part(predictions) if limit else
+               evaluator.evaluate(predictions)),
+            "task": task.name, "dataset": evaluator.dataset,
+            "model": str(model_path)}
   if out is not None:
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -396,16 +394,6 @@ def _predict(task, builder, model, split, limit):
   found.sort(key=lambda result: result["image_id"])
   return ({k: np.concatenate(v)[order] for k, v in predictions.items()},
           found, first)
-
-
-def _truth_of(builder, split, indices, names):
-  """The truth predictions holding `names` are scored against, for the
-  examples at `indices` (sorted), as the scorer reads it."""
-  scoring = score_lib.scoring_of(builder)
-  truth = score_lib.load_truth(builder, split, scoring.truth_for(names))
-  rows = np.flatnonzero(np.isin(truth.pop("index"), indices))
-  return {k: v[rows] if isinstance(v, np.ndarray) else [v[i] for i in rows]
-          for k, v in truth.items()}
 
 
 def _first(batch, count):

@@ -51,6 +51,9 @@ def main(argv=None):
   matplotlib.use("Agg")  # pictures go to files; no window is opened
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   tfds.disable_progress_bar()  # the verbs say what was done, in a line
+  if getattr(args, "quiet", False):
+    from mnist_derived import progress  # pylint: disable=g-import-not-at-top
+    progress.enabled = False
   with process.one_line_errors():
     from mnist_derived import decoding  # pylint: disable=g-import-not-at-top
     if args.needs_tensorflow and not decoding.tensorflow_installed():

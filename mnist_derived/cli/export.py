@@ -26,6 +26,7 @@ def add_arguments(parser, verb):
   parser.add_argument("--overwrite", action="store_true",
                       help="replace an existing --out folder")
   options.add_data_dir(parser)
+  options.add_quiet(parser)
   parser.set_defaults(run=run, needs_tensorflow=False,
                       outputs={"out": "folder"})
 

@@ -8,6 +8,11 @@ def add_data_dir(parser):
                       " ~/tensorflow_datasets)")
 
 
+def add_quiet(parser):
+  parser.add_argument("--quiet", action="store_true",
+                      help="no progress line on stderr while reading a split")
+
+
 def add_split(parser, default="test"):
   parser.add_argument("--split", default=default,
                       help=f"the split (default: {default})")

@@ -117,6 +117,16 @@ def exit_status(error):
   return EXIT_INPUT
 
 
+def _one_line(error):
+  """True after printing `error: <message>` for an input error, unless
+  MNIST_DERIVED_TRACEBACK asks for its traceback."""
+  if not isinstance(error, errors.InputError) or os.environ.get(
+      errors.TRACEBACK_ENV):
+    return False
+  print(f"error: {error}", file=sys.stderr)
+  return True
+
+
 @contextlib.contextmanager
 def one_line_errors():
   """Ends the command with `error: <message>` and its exit status on an
@@ -125,9 +135,8 @@ def one_line_errors():
   try:
     yield
   except errors.InputError as e:
-    if os.environ.get(errors.TRACEBACK_ENV):
+    if not _one_line(e):
       raise
-    print(f"error: {e}", file=sys.stderr)
     raise SystemExit(exit_status(e)) from None
   except KeyboardInterrupt:
     _stop("interrupted", EXIT_INTERRUPTED)
@@ -140,3 +149,32 @@ def _stop(what, status):
     raise  # pylint: disable=misplaced-bare-raise
   print(what, file=sys.stderr)
   raise SystemExit(status) from None
+
+
+def one_line_under_tfds_cli():
+  """Inside TFDS's own `tfds` command (absl's app.run), an input error ends
+  it with one line and status 1, as in ours: absl's exception handlers see
+  it after TFDS has unwound (its incomplete build folder removed); the
+  traceback Python would print next is left out."""
+  from absl import app  # pylint: disable=g-import-not-at-top
+
+  class OneLine(app.ExceptionHandler):
+
+    def wants(self, exception):
+      return isinstance(exception, errors.InputError)
+
+    def handle(self, exception):
+      if _one_line(exception):
+        _quiet_exit_for(exception)
+
+  app.install_exception_handler(OneLine())
+
+
+def _quiet_exit_for(exception):
+  previous = sys.excepthook
+
+  def hook(kind, value, traceback):
+    if value is not exception:
+      previous(kind, value, traceback)
+
+  sys.excepthook = hook

@@ -93,6 +93,9 @@ def damaged_records_named(args):
 
 
 def run_train(args):
+  if args.epochs is not None and args.epochs < 1:
+    from mnist_derived.core import errors  # pylint: disable=g-import-not-at-top
+    raise errors.InputError(f"epochs must be at least 1, not {args.epochs}")
   with damaged_records_named(args):
     _train(args)
 

@@ -12,6 +12,7 @@ def add_arguments(parser, verb):
   parser.add_argument("datasets", nargs="+", metavar="DATASET",
                       help="e.g. mnist_fg/mnist mnist_mosaic/2x2")
   options.add_data_dir(parser)
+  options.add_quiet(parser)
   parser.set_defaults(run=run, needs_tensorflow=False)
 
 

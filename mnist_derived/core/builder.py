@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mnist_derived.core import errors
+from mnist_derived import declarations
 from mnist_derived.core import examples
 from mnist_derived.core import generation
 from mnist_derived.core import idx
@@ -83,6 +83,16 @@ class _Build:
   chunks: generation.ChunkMaker
 
 
+# {name: builder class} of every dataset derived here, as it is defined.
+_REGISTERED = {}
+
+
+def registered():
+  """{name: builder class} of the datasets of this package (and any other
+  SourceBuilder defined in this process, as a test's)."""
+  return dict(_REGISTERED)
+
+
 class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """Base of the builders: reads and checks a source's splits, then derives.
 
@@ -93,9 +103,25 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """
 
   MANUAL_DOWNLOAD_INSTRUCTIONS = sources.MANUAL_DOWNLOAD_INSTRUCTIONS
+  # Said after the list of configs when a name is not one of them.
+  OTHER_CONFIGS_HINT = ""
   # Set while download_and_prepare runs; _split_generators called on its own
   # (as a benchmark does) builds in a thread from TFDS's own folders.
   _build = None
+
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    if not kwargs.get("skip_registration"):
+      _REGISTERED[cls.name] = cls
+
+  def __init__(self, *, config=None, **kwargs):
+    # TFDS would list the closest names of every dataset: ours only.
+    if isinstance(config, str) and config not in self.builder_configs:
+      raise ValueError(
+          f"{self.name} has no config {config!r}; it has"
+          f" {', '.join(self.builder_configs)}{self.OTHER_CONFIGS_HINT}")
+    super().__init__(config=config, **kwargs)
+    declarations.check_features(self)
 
   # TFDS gives a builder neither the manual_dir it was given (only an
   # assertion that it exists and is not empty) nor whether Beam was asked
@@ -110,19 +136,18 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       return super().download_and_prepare(**kwargs)
     request = BuildRequest.of(kwargs.get("download_config"))
     root = self.data_dir_root
-    with errors.one_line_under_tfds_cli():
-      storage.check_writable(root, "--data_dir")
-      with storage.one_writer(self.data_path), storage.disk_full_reported(
-          root, f"building {self.info.full_name}", "--data_dir"):
-        storage.remove_stale_incomplete(self.data_path)
-        # One chunk maker (worker processes, a thread or Beam) serves every
-        # split of this build.
-        with generation.chunk_maker(request.beam) as chunks:
-          self._build = _Build(request, chunks)
-          try:
-            return super().download_and_prepare(**kwargs)
-          finally:
-            self._build = None
+    storage.check_writable(root, "--data_dir")
+    with storage.one_writer(self.data_path), storage.disk_full_reported(
+        root, f"building {self.info.full_name}", "--data_dir"):
+      storage.remove_stale_incomplete(self.data_path)
+      # One chunk maker (worker processes, a thread or Beam) serves every
+      # split of this build.
+      with generation.chunk_maker(request.beam) as chunks:
+        self._build = _Build(request, chunks)
+        try:
+          return super().download_and_prepare(**kwargs)
+        finally:
+          self._build = None
 
   @classmethod
   def split_sources(cls, config):

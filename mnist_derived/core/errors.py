@@ -4,14 +4,12 @@ A bad source file, a failed download or a bad predictions file is not a bug:
 its message names the file and the problem, and a traceback through TFDS,
 gzip or numpy would only bury it. The package's own commands and the `tfds`
 command print such an error as one line, `error: <file>: <problem>`, and
-exit with a non-zero status; MNIST_DERIVED_TRACEBACK=1 shows the traceback
-too. Library callers (`tfds.load`, `download_and_prepare`, `Evaluator`) get
-ordinary exceptions. Nothing here runs at import.
+exit with a non-zero status (`cli/process.py`, the one place that does);
+MNIST_DERIVED_TRACEBACK=1 shows the traceback too. Library callers
+(`tfds.load`, `download_and_prepare`, `Evaluator`) get ordinary exceptions.
 """
 
-import contextlib
 import os
-import sys
 
 # Loaded by the `tfds` console script before it runs a command.
 TFDS_CLI_MODULE = "tensorflow_datasets.scripts.cli.main"
@@ -29,30 +27,6 @@ class InputFileError(InputError, ValueError):
     self.path = os.fspath(path)
     self.problem = problem
     super().__init__(f"{self.path}: {problem}")
-
-
-def exit_with_one_line(error, exit_code):
-  """Prints `error: <message>` to stderr and exits, unless tracebacks are on."""
-  if os.environ.get(TRACEBACK_ENV):
-    raise error
-  print(f"error: {error}", file=sys.stderr)
-  raise SystemExit(exit_code) from None
-
-
-@contextlib.contextmanager
-def one_line_under_tfds_cli():
-  """Inside the `tfds` command, an InputError ends it with one line, status 1.
-
-  Decided when the error happens, not at import: in any other program
-  (`tfds.load` in a notebook, a test) the exception propagates unchanged.
-  TFDS removes its incomplete build folder as the exit unwinds.
-  """
-  try:
-    yield
-  except InputError as e:
-    if TFDS_CLI_MODULE not in sys.modules:
-      raise
-    exit_with_one_line(e, exit_code=1)
 
 
 def import_extra(module, what, extra):

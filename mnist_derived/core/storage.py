@@ -19,12 +19,14 @@ import os
 import pathlib
 import shutil
 import tempfile
+import threading
 
 from mnist_derived.core import errors
 
-# Lock files this process holds: taking one again (a caller and the builder
-# it calls) does not wait for itself.
-_HELD = {}
+# Lock files each thread holds: taking one again in the same thread (a
+# caller and the builder it calls) does not wait for itself; another thread
+# waits as another process would.
+_HELD = threading.local()
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _NO_SPACE = os.strerror(errno.ENOSPC)
 
@@ -129,18 +131,20 @@ def _locked(path, on_wait):
 @contextlib.contextmanager
 def one_writer(version_folder, on_wait=None):
   """Holds the build lock of a version folder for the block; waits while
-  another process holds it, calling on_wait(lock file) once first."""
+  another process or thread holds it, calling on_wait(lock file) once
+  first."""
   path = lock_path(version_folder)
-  if path in _HELD:
+  held = _HELD.__dict__.setdefault("paths", set())
+  if path in held:
     yield
     return
   path.parent.mkdir(parents=True, exist_ok=True)
   descriptor = _locked(path, on_wait)
-  _HELD[path] = descriptor
+  held.add(path)
   try:
     yield
   finally:
-    del _HELD[path]
+    held.discard(path)
     with contextlib.suppress(FileNotFoundError):
       os.unlink(path)  # before the lock goes: a waiter then retries
     os.close(descriptor)

@@ -30,8 +30,34 @@ class PredictionsError(errors.InputFileError):
   """A predictions file that cannot be scored as it is."""
 
 
+# Every .npz is a zip archive; numpy reads anything else as a pickle, which
+# it refuses with advice about allow_pickle that does not apply here.
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _first_bytes(path):
+  with open(path, "rb") as f:
+    return f.read(6)
+
+
 def load_npz(path):
   """{name: array} of an .npz file, without unpickling anything."""
+  try:
+    head = _first_bytes(path)
+  except FileNotFoundError:
+    raise PredictionsError(path, "file not found") from None
+  except IsADirectoryError:
+    raise PredictionsError(path, "is a directory, expected an .npz file") from None
+  except OSError as e:
+    raise PredictionsError(path, f"cannot be read ({e.strerror})") from None
+  if head.startswith(_NPY_MAGIC):
+    raise PredictionsError(path, "not an .npz file (a single .npy array):"
+                           " save with numpy.savez(path, index=..., ...)")
+  if not head.startswith(_ZIP_MAGIC):
+    raise PredictionsError(path, "not an .npz file (it does not start as a"
+                           " zip archive): save with numpy.savez(path,"
+                           " index=..., ...)")
   try:
     loaded = np.load(path, allow_pickle=False)
   except FileNotFoundError:
@@ -81,9 +107,10 @@ def refuse_values(path, name, array, bad, what):
                            f" first {array[bad][0]}")
 
 
-def check_index(path, index, num_examples, split):
+def check_index(path, index, num_examples, split, complete=True):
   """Returns the order that sorts predictions by index; index must be a
-  permutation of range(num_examples)."""
+  permutation of range(num_examples) (with complete=False, of a part of
+  it)."""
   if _kind(index) not in "iu" or index.ndim != 1:
     raise PredictionsError(path, f"'index' must be a 1-D integer array, got"
                            f" {index.dtype} {index.shape}")
@@ -96,7 +123,7 @@ def check_index(path, index, num_examples, split):
     raise PredictionsError(
         path, f"'index' holds {int((counts > 1).sum())} duplicate indices,"
         f" first {first} ({counts[first]} times)")
-  if (counts == 0).any():
+  if complete and (counts == 0).any():
     raise PredictionsError(
         path, f"'index' lacks {int((counts == 0).sum())} of the {num_examples}"
         f" examples of the {split} split, first {int(np.argmax(counts == 0))}")
@@ -108,6 +135,20 @@ def check_shape(path, name, array, shape):
     want = "(" + ", ".join(str(s) for s in shape) + ")"
     raise PredictionsError(path, f"'{name}' has shape {array.shape}, expected"
                            f" {want}")
+
+
+def image_array(path, name, array, shape):
+  """An (N, H, W) array of per-pixel values from (N, H, W), the dataset's
+  own (N, H, W, 1), or PyTorch's (N, 1, H, W)."""
+  n, height, width = shape
+  if array.shape in ((n, height, width, 1), (n, 1, height, width)):
+    return array.reshape(n, height, width)
+  if array.shape != (n, height, width):
+    raise PredictionsError(
+        path, f"'{name}' has shape {array.shape}, expected ({n}, {height},"
+        f" {width}), or ({n}, {height}, {width}, 1) or ({n}, 1, {height},"
+        f" {width}) (one value per pixel)")
+  return array
 
 
 def check_finite(path, name, array):

@@ -110,7 +110,7 @@ def _distribution(mlc, folder):
   return files, split_names
 
 
-def _responsible_ai(source, name, version, checksums, package, limitations):
+def _responsible_ai(source, name, version, checksums, package, declaration):
   """The Croissant RAI fields, as mlcroissant.Metadata's arguments."""
   return dict(
       data_collection=(
@@ -120,10 +120,9 @@ def _responsible_ai(source, name, version, checksums, package, limitations):
           f" {version}; the same version and config give the same values on"
           " any machine."),
       data_collection_type=["Derived from an existing dataset"],
-      data_preprocessing_protocol=[
-          "Foreground masks: per-image TSS (Otsu) threshold, foreground where"
-          " intensity >= threshold; see the description for each dataset's"
-          " derivation (circles, boxes, mosaics)."],
+      data_preprocessing_protocol=list(declaration.preprocessing) or [
+          "Every value is computed from the source's pixels and labels; see"
+          " the description."],
       data_annotation_protocol=[
           "No human annotation: every label is the source's class label and"
           " every mask, box and circle is computed from the pixels."],
@@ -132,7 +131,7 @@ def _responsible_ai(source, name, version, checksums, package, limitations):
           f"Inherits {source.name}'s biases: its writers or items, its"
           " centring, size normalisation and anti-aliasing; the class"
           " balance of its splits."],
-      data_limitations=list(limitations),
+      data_limitations=list(declaration.limitations),
       data_use_cases=[
           "Teaching and benchmarking segmentation, detection and"
           " localisation on small images; testing data pipelines."],
@@ -181,7 +180,7 @@ def metadata(builder, folder):
       keywords=["mnist-derived", builder.name, source.name, "MNIST"],
       distribution=distribution, record_sets=record_sets,
       **_responsible_ai(source, name, builder.version, checksums, package,
-                        declarations.of(builder).limitations))
+                        declarations.of(builder)))
   document = meta.to_json()
   document["isBasedOn"] = _is_based_on(source, checksums)
   return document

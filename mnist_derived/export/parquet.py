@@ -17,6 +17,7 @@ import pathlib
 
 import numpy as np
 
+from mnist_derived import declarations
 from mnist_derived import decoding
 from mnist_derived.core import errors
 from mnist_derived.export import reading
@@ -25,14 +26,6 @@ from mnist_derived.export import reading
 # starts: shards of at most a few hundred MB, as the Hub prefers.
 ROWS_PER_GROUP = 1000
 MAX_SHARD_BYTES = 256 << 20
-
-# TFDS task tags of a builder's TAGS.txt -> Hub task categories.
-_HUB_TASKS = {
-    "ml.task.image-classification": "image-classification",
-    "ml.task.image-segmentation": "image-segmentation",
-    "ml.task.semantic-segmentation": "image-segmentation",
-    "ml.task.object-detection": "object-detection",
-}
 
 
 def _datasets():
@@ -149,9 +142,7 @@ def hub_license(source):
 
 
 def hub_tasks(builder):
-  tasks = {_HUB_TASKS[tag] for tag in reading.tags(builder)
-           if tag in _HUB_TASKS}
-  return sorted(tasks)
+  return sorted(declarations.of(builder).hub_tasks)
 
 
 def _field_lines(tfds_features, prefix=""):

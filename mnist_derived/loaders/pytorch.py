@@ -1,5 +1,7 @@
 """`torch_loader`: a DataLoader of whole batches of a split."""
 
+import warnings
+
 import numpy as np
 
 from mnist_derived.core import errors
@@ -52,8 +54,8 @@ def torch_loader(dataset, split=None, batch_size=64, shuffle=True,
   (seed, epoch) when `seed` is given, else a random seed drawn once. A
   batch is read in one piece. Worker processes (`num_workers`) pay off
   where a batch is computed (a `GeneratedSplit`); for a built split they
-  only add the cost of sending each batch, which is more than reading it
-  in the main process. `objects` of mosaics come as a list with one dict
+  only add the cost of sending each batch, many times the cost of reading
+  it in the main process, and the loader warns once. `objects` of mosaics come as a list with one dict
   of tensors per example, the form detection models take as targets.
   Other keyword arguments go to the DataLoader.
   """
@@ -62,6 +64,11 @@ def torch_loader(dataset, split=None, batch_size=64, shuffle=True,
   if seed is None:
     seed = int(np.random.default_rng().integers(2**31))
   sampler = order.EpochSampler(source, batch_size, shuffle, seed, drop_last)
+  if num_workers and isinstance(source, splits.DecodedSplit):
+    warnings.warn(
+        f"torch_loader: num_workers={num_workers} reads {source.dataset} more"
+        " slowly than num_workers=0: a built split's batch is one memory"
+        " index, cheaper than sending it from a worker process", stacklevel=2)
   if num_workers:
     kwargs.setdefault("multiprocessing_context", "forkserver")
     # A worker's start reads the split again (maps its files, or reads its

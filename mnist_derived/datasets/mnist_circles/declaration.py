@@ -59,4 +59,10 @@ DECLARATION = declarations.Declaration(
         " representative of natural images.",
         "The circle encloses the intensity-threshold mask, not a human"
         " outline: a faint stroke below the threshold can lie outside it."),
+    preprocessing=(
+        "Each image's TSS (Otsu) foreground mask, then the minimal circle"
+        " holding every mask pixel centre (exact, in float64, its float32"
+        " radius rounded up so that it still holds them) and the mask's tight"
+        " box along pixel edges.",),
+    hub_tasks=("image-classification", "object-detection"),
 )

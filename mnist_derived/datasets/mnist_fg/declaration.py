@@ -8,10 +8,9 @@ from mnist_derived.evaluation import predictions
 
 
 def check(path, pred, n, info):
-  mask = predictions.binary_mask(path, "mask", pred["mask"])
-  predictions.check_shape(path, "mask", mask,
-                          (n, *info.features["mask"].shape[:2]))
-  return {"mask": mask}
+  mask = predictions.image_array(path, "mask", pred["mask"],
+                                 (n, *info.features["mask"].shape[:2]))
+  return {"mask": predictions.binary_mask(path, "mask", mask)}
 
 
 def score(pred, truth, info):
@@ -39,4 +38,9 @@ DECLARATION = declarations.Declaration(
         " representative of natural images.",
         "Masks come from an intensity threshold, not from human outlines:"
         " faint strokes below the threshold are background."),
+    preprocessing=(
+        "Each image's threshold t minimises the total within-class sum of"
+        " squares of its intensities (Otsu's criterion, searched over every"
+        " integer level); its mask is 1 where intensity >= t.",),
+    hub_tasks=("image-segmentation",),
 )

@@ -23,15 +23,15 @@ def check(path, pred, n, info):
         " predictions hold any of them, beside 'index')")
   checked = {}
   if "mask" in pred:
-    predictions.check_shape(path, "mask", pred["mask"], _mask_shape(info, n))
-    predictions.check_class_ids(path, "mask", pred["mask"],
+    mask = predictions.image_array(path, "mask", pred["mask"],
+                                   _mask_shape(info, n))
+    predictions.check_class_ids(path, "mask", mask,
                                 info.features["mask"].num_classes)
-    checked["mask"] = pred["mask"]
+    checked["mask"] = mask
   if "instances" in pred:
-    predictions.check_shape(path, "instances", pred["instances"],
-                            _mask_shape(info, n))
-    checked["instances"] = predictions.instance_ids(path, "instances",
-                                                    pred["instances"])
+    owners = predictions.image_array(path, "instances", pred["instances"],
+                                     _mask_shape(info, n))
+    checked["instances"] = predictions.instance_ids(path, "instances", owners)
   if "labels" in pred:
     checked["labels"] = _checked_digit_labels(path, pred["labels"], n, info)
   return checked
@@ -107,4 +107,12 @@ DECLARATION = declarations.Declaration(
         "A mosaic's digits are drawn from one source split, so a digit can"
         " occur in several mosaics of that split."),
     exports=("coco",),
+    preprocessing=(
+        "Source digits drawn without replacement within each pass over the"
+        " split's pool, by seeded PCG64 streams read as raw words; each"
+        " digit's TSS (Otsu) mask; grids tile them, the scattered configs and"
+        " multimnist place them (positions, scales and counts from the"
+        " streams) and draw the image as the pixelwise maximum, each pixel"
+        " owned by the brightest covering digit.",),
+    hub_tasks=("image-segmentation", "object-detection"),
 )

@@ -34,17 +34,11 @@ class Builder(builder.SourceBuilder):
   }
   BUILDER_CONFIGS = configs.BUILDER_CONFIGS
   DECLARATION = declaration.DECLARATION
-
-  def __init__(self, *, config=None, **kwargs):
-    # TFDS would list the closest names only: say how to make any layout.
-    if isinstance(config, str) and config not in self.builder_configs:
-      raise ValueError(
-          f"mnist_mosaic has no config {config!r}; it has"
-          f" {', '.join(self.builder_configs)}. For another grid, canvas or"
-          " count, pass config=mnist_derived.MosaicConfig(name=...,"
-          " grid_rows=..., grid_cols=...) or mnist_derived.ScatterConfig("
-          "name=..., canvas_height=..., ...) to tfds.builder")
-    super().__init__(config=config, **kwargs)
+  OTHER_CONFIGS_HINT = (
+      ". For another grid, canvas or count, pass"
+      " config=mnist_derived.MosaicConfig(name=..., grid_rows=...,"
+      " grid_cols=...), ScatterConfig(name=..., canvas_height=..., ...) or"
+      " PairConfig(name=..., num_train=...) to tfds.builder")
 
   def _info(self):
     config = self.builder_config

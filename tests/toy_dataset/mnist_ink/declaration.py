@@ -30,4 +30,6 @@ def panel(axes, example, features):
 DECLARATION = declarations.Declaration(
     scoring=declarations.Scoring(("ink",), ("ink",), check, score),
     drawing=declarations.Drawing(panel),
-    limitations=("Ink is counted on the threshold mask, not on strokes.",))
+    limitations=("Ink is counted on the threshold mask, not on strokes.",),
+    preprocessing=("Ink: the number of pixels of the image's TSS mask.",),
+    hub_tasks=("image-classification",))

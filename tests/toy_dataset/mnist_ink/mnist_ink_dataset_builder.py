@@ -6,7 +6,7 @@ import tensorflow_datasets as tfds
 
 from mnist_derived import geometry
 from mnist_derived.core import builder
-from mnist_derived.core import encoding
+from mnist_derived.core import examples
 from mnist_derived.core import sources
 from mnist_ink import declaration
 
@@ -30,11 +30,9 @@ class Builder(builder.SourceBuilder):
         supervised_keys=("image", "ink"))
 
   @classmethod
-  def examples_of_chunk(cls, config, split, images, labels, start, stop):
+  def arrays_of(cls, config, split, images, labels, indices):
     del config, split, labels
-    batch = images[start:stop]
+    batch = images[indices]
     masks = geometry.foreground_masks(batch, geometry.tss_thresholds(batch))
-    pngs = encoding.png_batch(batch)
-    return [(i, {"image": pngs[i - start],
-                 "ink": int(masks[i - start].sum()), "index": i})
-            for i in range(start, stop)]
+    return examples.Examples(indices, {
+        "image": batch, "ink": masks.sum(axis=(1, 2)), "index": indices})
