@@ -50,6 +50,13 @@ class Drawing:
   legend_height: float = 0.0
 
 
+# The features the rest of the package reads by name: every dataset's, and
+# those of a dataset declaring an export, with the kind each must be.
+_EVERY_DATASET = {"image": "Image", "index": "Scalar"}
+_EXPORT_FEATURES = {"coco": {"instances": "Image", "objects/label": "ClassLabel",
+                             "objects/bbox": "BBoxFeature"}}
+
+
 @dataclasses.dataclass(frozen=True)
 class Declaration:
   scoring: Scoring
@@ -67,6 +74,25 @@ class Declaration:
   # Hugging Face Hub task categories of the Parquet export's card.
   hub_tasks: tuple = ()
 
+  def check_features(self, builder):
+    """Raises TypeError when the dataset lacks a feature the package reads
+    by name (`image`, `index`; for the COCO export `instances` and
+    `objects`' `label` and `bbox`), or has it of another kind: when its
+    builder is created, not deep inside an export."""
+    needed = dict(_EVERY_DATASET)
+    for export_format in self.exports:
+      needed.update(_EXPORT_FEATURES.get(export_format, {}))
+    for path, kind in needed.items():
+      feature = _feature_at(builder.info.features, path)
+      kinds = [c.__name__ for c in type(feature).__mro__]
+      if feature is None or kind not in kinds:
+        found = (f"have it as a {type(feature).__name__}" if feature is not None
+                 else "lack it")
+        raise TypeError(
+            f"{builder.name}: the package reads its feature '{path}' as a"
+            f" {kind}, but its features {found} (see the README's \"Adding a"
+            " dataset\")")
+
 
 def of(builder):
   """The Declaration of a builder (class or instance)."""
@@ -80,30 +106,6 @@ def of(builder):
 
 # What a dataset that declares an export holds, for the refusals of others.
 _EXPORT_NEEDS = {"coco": "objects with instance masks"}
-# The features the rest of the package reads by name: every dataset's, and
-# those of a dataset declaring an export, with the kind each must be.
-_EVERY_DATASET = {"image": "Image", "index": "Scalar"}
-_EXPORT_FEATURES = {"coco": {"instances": "Image", "objects/label": "ClassLabel",
-                             "objects/bbox": "BBoxFeature"}}
-
-
-def check_features(builder):
-  """Raises TypeError when a dataset lacks a feature the package reads by
-  name (`image`, `index`; for the COCO export `instances` and `objects`'
-  `label` and `bbox`), or has it of another kind: at the builder's creation,
-  not deep inside an export."""
-  needed = dict(_EVERY_DATASET)
-  for export_format in of(builder).exports:
-    needed.update(_EXPORT_FEATURES.get(export_format, {}))
-  for path, kind in needed.items():
-    feature = _feature_at(builder.info.features, path)
-    found = type(feature).__name__ if feature is not None else None
-    if feature is None or kind not in [c.__name__ for c in type(
-        feature).__mro__]:
-      raise TypeError(
-          f"{builder.name}: the package reads its feature '{path}' as a"
-          f" {kind}, but its features {'have it as a ' + found if found else 'lack it'}"
-          f" (see the README's \"Adding a dataset\")")
 
 
 def _feature_at(features, path):

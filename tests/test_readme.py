@@ -46,11 +46,15 @@ def home(tmp_path_factory):
   builds: the real configs from dummy data, and the mosaics with a few
   examples per split (same names and versions)."""
   home = tmp_path_factory.mktemp("home")
-  data = home / "my_datasets"
-  for name in ("mnist_fg/mnist", "mnist_circles/mnist"):
-    _build(tfds.builder(name, data_dir=data))
-  for name in ("2x2", "scatter"):
-    _build(_SmallMosaics(config=name, data_dir=data))
+  # As TensorFlow's tfds build writes them, and as mnist-derived writes them
+  # where TensorFlow is not installed (array_record).
+  for data, file_format in [(home / "my_datasets", "tfrecord"),
+                            (home / _WITHOUT_TF_DATA, "array_record")]:
+    for name in ("mnist_fg/mnist", "mnist_circles/mnist"):
+      _build(tfds.builder(name, data_dir=data, file_format=file_format))
+    for name in ("2x2", "scatter"):
+      _build(_SmallMosaics(config=name, data_dir=data,
+                           file_format=file_format))
   # The README's export commands, as written.
   for block in SHELL:
     for line in block.splitlines():
@@ -61,14 +65,39 @@ def home(tmp_path_factory):
   return home
 
 
-def _env(home):
+# The data dir of a reader without TensorFlow: its builds are array_record.
+_WITHOUT_TF_DATA = "my_datasets_array_record"
+
+
+def _env(home, data="my_datasets"):
   return dict(os.environ, HOME=str(home), PYTHONPATH=str(REPO),
-              TFDS_DATA_DIR=str(home / "my_datasets"))
+              TFDS_DATA_DIR=str(home / data))
 
 
 def test_the_readme_has_snippets():
   assert len(SNIPPETS) >= 4
   assert any("mnist-derived export" in block for block in SHELL)
+
+
+# A snippet that names neither TensorFlow nor tfds runs as where TensorFlow
+# is not installed (a PyTorch user's machine), and fails if it imports it.
+_WITHOUT_TENSORFLOW = """\
+import atexit, sys
+from tests import without_tensorflow
+without_tensorflow.hide_tensorflow()
+atexit.register(lambda: without_tensorflow.loaded_tensorflow() and sys.exit(
+    f"imported {without_tensorflow.loaded_tensorflow()[0]}"))
+"""
+
+
+def _as_run(code):
+  """(the snippet as the test runs it, its data dir): the reader's MNIST
+  folder is the dummy data; without TensorFlow, reading array_record
+  builds, where it names neither TensorFlow nor tfds."""
+  code = code.replace("<your MNIST folder>", str(DUMMY_DATA))
+  if "tensorflow" in code or "tfds" in code:
+    return code, "my_datasets"
+  return _WITHOUT_TENSORFLOW + code, _WITHOUT_TF_DATA
 
 
 @pytest.mark.parametrize("number", range(len(SNIPPETS)))
@@ -80,10 +109,21 @@ def test_snippet_runs_as_written(number, home):
         pytest.skip(f"needs {module}")
   if "torch_loader" in code and importlib.util.find_spec("torch") is None:
     pytest.skip("needs torch")
-  env = _env(home)
+  code, data = _as_run(code)
+  env = _env(home, data)
   assert not (home / "tensorflow_datasets").exists()
   script = pathlib.Path(home) / f"snippet_{number}.py"
   script.write_text(code)
   proc = subprocess.run([sys.executable, str(script)], cwd=home, env=env,
                         capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, f"snippet {number}:\n{code}\n{proc.stderr[-3000:]}"
+
+
+def test_the_pytorch_install_block_takes_the_cpu_build_first():
+  # PyPI's torch is a CUDA build of about 5 GB; on a CPU-only machine the
+  # block a PyTorch user copies installs PyTorch's CPU build before it.
+  block = next(b for b in SHELL if "'.[torch]'" in b and "build mnist_fg" in b)
+  lines = block.splitlines()
+  cpu = next(i for i, line in enumerate(lines) if "whl/cpu" in line)
+  extra = next(i for i, line in enumerate(lines) if "-e '.[torch]'" in line)
+  assert cpu < extra

@@ -312,3 +312,75 @@ def test_training_with_manual_dir_builds_what_is_missing(tmp_path):
   built = tfds.builder("mnist_fg/mnist", data_dir=tmp_path / "data")
   assert built.is_prepared()
   assert json.loads(proc.stdout[proc.stdout.index("{"):])["examples"] > 0
+
+
+SHIPPED = sorted(p.name.split(".")[0]
+                 for p in runner.PRETRAINED.glob("*.weights.h5"))
+
+
+@pytest.mark.parametrize("task", SHIPPED)
+def test_a_shipped_baseline_scores_as_the_runner_says(task, data_dir,
+                                                      tmp_path, capsys):
+  # The shipped weights in a fresh model of the task, on the dummy build:
+  # the runner's scores are the scorer's on its predictions file, and the
+  # command gives the same figures.
+  scores = runner.evaluate(task, None, data_dir=data_dir,
+                           dataset=DATASETS[task], out=tmp_path)
+  assert scores["model"].endswith(f"pretrained/{task}.weights.h5")
+  scored = Evaluator(DATASETS[task], data_dir=data_dir).evaluate(
+      tmp_path / "predictions-test.npz")
+  shared = [k for k in scored if k in scores and k not in ("dataset",
+                                                           "examples")]
+  assert shared and all(scores[k] == scored[k] for k in shared)
+  capsys.readouterr()
+  assert cli.main(["evaluate", task, "--pretrained", "--dataset",
+                   DATASETS[task], "--data_dir", str(data_dir)]) == 0
+  printed = json.loads(capsys.readouterr().out)
+  assert all(printed[k] == scores[k] for k in shared)
+
+
+def test_a_task_without_shipped_weights_is_one_line(data_dir, tmp_path):
+  unshipped = sorted(set(DATASETS) - set(SHIPPED))
+  if not unshipped:
+    pytest.skip("every task ships weights")
+  with pytest.raises(errors.InputError, match="no shipped weights for the"):
+    runner.evaluate(unshipped[0], None, data_dir=data_dir,
+                    dataset=DATASETS[unshipped[0]])
+
+
+_PORTABLE = """
+import json, sys
+from tests import without_tensorflow
+without_tensorflow.hide_tensorflow()
+import tests.builder_testing  # noqa: F401 (registers the tiny mosaics)
+from training import portable
+scores = portable.evaluate(sys.argv[1], data_dir=sys.argv[2], dataset=sys.argv[3])
+assert not without_tensorflow.loaded_tensorflow()
+print(json.dumps(scores))
+"""
+
+
+@pytest.mark.parametrize("task", SHIPPED)
+def test_a_shipped_baseline_runs_without_tensorflow(task, data_dir):
+  # The same weights on Keras's torch backend, reading through the loaders
+  # in a process where TensorFlow cannot be imported: the same figures as
+  # on TensorFlow, to float tolerance (the examples scored alike).
+  pytest.importorskip("torch")
+  from training import portable  # pylint: disable=g-import-not-at-top
+  on_tensorflow = portable.evaluate(task, data_dir=data_dir,
+                                    dataset=DATASETS[task])
+  runner_scores = runner.evaluate(task, None, data_dir=data_dir,
+                                  dataset=DATASETS[task])
+  for key, value in on_tensorflow.items():
+    if key in runner_scores and key not in ("dataset", "model"):
+      assert value == runner_scores[key], key
+  proc = subprocess.run(
+      [sys.executable, "-c", _PORTABLE, task, str(data_dir), DATASETS[task]],
+      capture_output=True, text=True, cwd=REPO, check=False,
+      env=dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=str(REPO)))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  on_torch = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert on_torch["backend"] == "torch"
+  for key, value in on_tensorflow.items():
+    if isinstance(value, float):
+      assert on_torch[key] == pytest.approx(value, abs=0.05), key

@@ -8,6 +8,9 @@ computed from the source digits as they are read, never the same twice
 (`loaders.GeneratedSplit`), for `fresh_pipeline`.
 """
 
+import itertools
+import threading
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -71,36 +74,43 @@ def data_source_pipeline(task, builder, split, batch_size, limit=None,
 
 
 def fresh_pipeline(task, dataset, split, batch_size, per_epoch, epochs,
-                   manual_dir):
-  """(inputs, targets) batches of examples no epoch has seen: epoch e reads
-  examples [e per_epoch, (e + 1) per_epoch) of the split generated on
-  demand (the build's own examples first, then the same rule's next)."""
+                   manual_dir, first_epoch=0):
+  """(inputs, targets) batches of examples never read before: the k-th
+  batch read is examples [k b, (k + 1) b) of the split generated on demand
+  (the build's own examples first, then the same rule's next); a run
+  resumed after `first_epoch` finished epochs reads on from there."""
   generated = loaders.GeneratedSplit(dataset, split, manual_dir=manual_dir,
-                                     num_examples=per_epoch * epochs)
-  return FreshBatches(generated, task.inputs_targets, batch_size, per_epoch)
+                                     num_examples=per_epoch * (epochs + 1))
+  return FreshBatches(generated, task.inputs_targets, batch_size, per_epoch,
+                      first_epoch)
 
 
 class FreshBatches(keras.utils.PyDataset):
-  """Epoch e of a generated split: its examples [e per_epoch, (e + 1)
-  per_epoch), in order (consecutive examples are independent draws), each
-  batch generated in a thread ahead of the training step."""
+  """Batches of a generated split, each read once: the k-th batch asked
+  for, whatever its position in Keras's epoch, holds examples [k b,
+  (k + 1) b). Counting reads, not epochs: Keras announces epochs (and peeks
+  at a batch) in ways that do not match the batches it then reads. The
+  split holds a spare epoch for the peeks; past it reads wrap around."""
 
-  def __init__(self, generated, inputs_targets, batch_size, per_epoch):
+  def __init__(self, generated, inputs_targets, batch_size, per_epoch,
+               first_epoch=0):
     super().__init__(workers=1, max_queue_size=8)
     self._generated, self._inputs_targets = generated, inputs_targets
-    self._batch_size, self._per_epoch = batch_size, per_epoch
-    self._epoch = 0
+    self._batch_size = batch_size
+    self._batches = -(-per_epoch // batch_size)
+    self._reads = itertools.count(first_epoch * self._batches)
+    self._lock = threading.Lock()
 
   def __len__(self):
-    return -(-self._per_epoch // self._batch_size)
+    return self._batches
 
   def __getitem__(self, batch):
-    first = self._epoch * self._per_epoch + batch * self._batch_size
-    last = min(first + self._batch_size, (self._epoch + 1) * self._per_epoch)
+    del batch  # every read is a new batch
+    with self._lock:
+      read = next(self._reads)
+    first = read * self._batch_size % len(self._generated)
+    last = min(first + self._batch_size, len(self._generated))
     return self._inputs_targets(self._generated.batch(range(first, last)))
-
-  def on_epoch_end(self):
-    self._epoch += 1
 
 
 class IndexedBatches(keras.utils.PyDataset):

@@ -20,6 +20,7 @@ from mnist_derived.core import storage
 from mnist_derived.evaluation import score as score_lib
 from training import data
 from training import figures
+from training import portable
 from training.tasks import TASKS
 
 MODEL_FILE = "model.keras"
@@ -33,6 +34,8 @@ CURVES_FILE = "learning_curves.png"
 RUN_OUTPUTS = (MODEL_FILE, BEST_FILE, LOG_FILE, METRICS_FILE, RUN_FILE,
                BACKUP_DIR, CURVES_FILE)
 PREDICTION_FIGURE_EXAMPLES = 8
+# The shipped weights of the baselines, one file per task.
+PRETRAINED = portable.PRETRAINED
 EVAL_BATCH = 256
 
 
@@ -268,7 +271,7 @@ def _fit(task, builder, settings, out, verbose, callbacks, manual_dir):
   keras.utils.set_random_seed(settings["seed"])
   batch_size, limit = settings["batch_size"], settings["limit"]
   train_ds, train_examples = _training_batches(task, builder, settings,
-                                               manual_dir)
+                                               manual_dir, out)
   pipeline = PIPELINES.get(settings["input_pipeline"], data.training_pipeline)
   val_ds = pipeline(task, builder, task.validation_split, batch_size,
                     max(1, limit // 9) if limit else None)
@@ -284,7 +287,16 @@ def _fit(task, builder, settings, out, verbose, callbacks, manual_dir):
   return time.perf_counter() - start, train_examples
 
 
-def _training_batches(task, builder, settings, manual_dir):
+def _finished_epochs(out):
+  """Epochs a resumed run has finished (its log's rows)."""
+  log = pathlib.Path(out) / LOG_FILE
+  if not log.exists():
+    return 0
+  with open(log, newline="") as f:
+    return sum(1 for _ in csv.DictReader(f))
+
+
+def _training_batches(task, builder, settings, manual_dir, out):
   """(training batches, examples per epoch) of the run's input pipeline."""
   batch_size, limit = settings["batch_size"], settings["limit"]
   if settings["input_pipeline"] != GENERATED:
@@ -296,7 +308,7 @@ def _training_batches(task, builder, settings, manual_dir):
       builder, task.train_split, limit)
   return data.fresh_pipeline(task, settings["dataset"], task.train_split,
                              batch_size, per_epoch, settings["epochs"],
-                             manual_dir), per_epoch
+                             manual_dir, _finished_epochs(out)), per_epoch
 
 
 def _run_callbacks(out):
@@ -325,9 +337,39 @@ def check_model_fits(model, model_path, task, info):
         f" does not fit the {task.name} task")
 
 
-def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
-             out=None, dataset=None, results=None, manual_dir=None):
-  """Scores a saved model on a split with `mnist_derived.evaluation`.
+def pretrained_path(task_name):
+  """The shipped weights of a task's baseline (training/pretrained/)."""
+  return PRETRAINED / f"{task_name}.weights.h5"
+
+
+def save_pretrained(task_name, model_path):
+  """Writes a trained model's weights as the task's shipped baseline, with
+  a note of the model file they come from."""
+  model = keras.saving.load_model(model_path, safe_mode=True)
+  path = pretrained_path(task_name)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  with files.atomic_path(path) as partial:
+    model.save_weights(partial)
+  return path
+
+
+def _pretrained_model(task, features):
+  path = pretrained_path(task.name)
+  if not path.exists():
+    shipped = sorted(p.name.split(".")[0] for p in PRETRAINED.glob("*.h5"))
+    raise errors.InputError(
+        f"no shipped weights for the {task.name} task (shipped:"
+        f" {', '.join(shipped) or 'none'})")
+  model = task.get_model(features)
+  model.load_weights(path)
+  return model, path
+
+
+def evaluate(task_name, model_path=None, split="test", data_dir=None,
+             limit=None, out=None, dataset=None, results=None,
+             manual_dir=None):
+  """Scores a saved model on a split with `mnist_derived.evaluation`; with
+  model_path None, the task's shipped baseline (`pretrained_path`).
 
   With `out`, writes what `score_model` writes. With `results` (a file
   `train --results` wrote): refreshes its scores with this code's, and
@@ -336,7 +378,10 @@ def evaluate(task_name, model_path, split="test", data_dir=None, limit=None,
   """
   task = TASKS[task_name]
   builder = _built(dataset or task.dataset, data_dir, manual_dir)
-  model = keras.saving.load_model(model_path, safe_mode=True)
+  if model_path is None:
+    model, model_path = _pretrained_model(task, builder.info.features)
+  else:
+    model = keras.saving.load_model(model_path, safe_mode=True)
   check_model_fits(model, model_path, task, builder.info)
   scores = score_model(task, builder, model, model_path, split, limit, out)
   if results is not None:

@@ -2,7 +2,8 @@
 
 Scores come from `mnist_derived.evaluation`, the same code that
 `mnist-derived score` runs on anyone's predictions file, against the truth
-it reads.
+it reads. Nothing here needs TensorFlow (keras.ops), so the models and their
+predictions also run on Keras's torch and jax backends (`portable`).
 """
 
 import dataclasses
@@ -10,7 +11,6 @@ from typing import Callable
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from mnist_derived.evaluation import detections
 from mnist_derived.evaluation import instances
@@ -74,8 +74,8 @@ def _mosaic_detections(index, outputs, predicted):
 
 def _pair_targets(example):
   """The image, and 1 for each class of its digits (multi-hot)."""
-  labels = tf.one_hot(example["objects"]["label"], models.NUM_DIGITS)
-  return example["image"], tf.reduce_max(labels, axis=-2)
+  labels = keras.ops.one_hot(example["objects"]["label"], models.NUM_DIGITS)
+  return example["image"], keras.ops.max(labels, axis=-2)
 
 
 def _pair_predictions(outputs):
@@ -89,8 +89,8 @@ TASKS = {
             name="fg",
             dataset="mnist_fg/mnist",
             get_model=lambda f: models.get_fg_model(f["image"].shape),
-            inputs_targets=lambda ex: (ex["image"], tf.cast(ex["mask"],
-                                                            tf.float32)),
+            inputs_targets=lambda ex: (ex["image"], keras.ops.cast(
+                ex["mask"], "float32")),
             loss="binary_crossentropy",
             train_metrics=[keras.metrics.BinaryIoU(
                 target_class_ids=[1], threshold=0.5, name="fg_iou")],

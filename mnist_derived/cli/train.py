@@ -65,7 +65,10 @@ def _train_arguments(parser):
 
 
 def _evaluate_arguments(parser):
-  parser.add_argument("--model", required=True, help="a saved .keras model")
+  which = parser.add_mutually_exclusive_group(required=True)
+  which.add_argument("--model", help="a saved .keras model")
+  which.add_argument("--pretrained", action="store_true",
+                     help="the task's shipped baseline (training/pretrained/)")
   options.add_split(parser)
   parser.add_argument("--out", help="write evaluation JSON and figure here")
   parser.add_argument("--results", help="a results JSON of `train` to refresh"

@@ -14,7 +14,6 @@ import inspect
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mnist_derived import declarations
 from mnist_derived.core import examples
 from mnist_derived.core import generation
 from mnist_derived.core import idx
@@ -121,7 +120,9 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
           f"{self.name} has no config {config!r}; it has"
           f" {', '.join(self.builder_configs)}{self.OTHER_CONFIGS_HINT}")
     super().__init__(config=config, **kwargs)
-    declarations.check_features(self)
+    declaration = getattr(self, "DECLARATION", None)  # without: refused later
+    if declaration is not None:
+      declaration.check_features(self)
 
   # TFDS gives a builder neither the manual_dir it was given (only an
   # assertion that it exists and is not empty) nor whether Beam was asked
