@@ -384,3 +384,37 @@ def test_a_shipped_baseline_runs_without_tensorflow(task, data_dir):
   for key, value in on_tensorflow.items():
     if isinstance(value, float):
       assert on_torch[key] == pytest.approx(value, abs=0.05), key
+
+
+def test_fresh_batches_never_repeat_an_example(data_dir):
+  # Whatever batch index Keras asks for, and however often it peeks, each
+  # read is the next examples of the generated split; a resumed run reads
+  # on after its finished epochs.
+  batches = data.fresh_pipeline(runner.TASKS["pairs"], DUMMY_PAIRS, "train",
+                                batch_size=8, per_epoch=20, epochs=3,
+                                manual_dir=DUMMY_DATA)
+  assert len(batches) == 3  # batches per epoch
+  read = [batches[i][0] for i in (0, 0, 2, 1, 0, 1)]
+  generated = data.loaders.GeneratedSplit(DUMMY_PAIRS, "train",
+                                          manual_dir=DUMMY_DATA,
+                                          num_examples=80)
+  want = generated.batch(range(48))["image"]
+  np.testing.assert_array_equal(np.concatenate(read), want)
+  resumed = data.fresh_pipeline(runner.TASKS["pairs"], DUMMY_PAIRS, "train",
+                                batch_size=8, per_epoch=20, epochs=3,
+                                manual_dir=DUMMY_DATA, first_epoch=2)
+  np.testing.assert_array_equal(resumed[0][0], generated.batch(range(48, 56))[
+      "image"])
+
+
+def test_training_on_fresh_examples(data_dir, tmp_path):
+  report = runner.train("pairs", tmp_path / "run", data_dir=data_dir,
+                        epochs=2, batch_size=8, dataset=DUMMY_PAIRS,
+                        verbose=0, input_pipeline="generated",
+                        manual_dir=DUMMY_DATA, train_examples=48)
+  assert report["train_examples_per_epoch"] == report["train_examples"] == 48
+  assert report["input_pipeline"] == "generated"
+  assert len(_losses(tmp_path / "run")) == 2
+  with pytest.raises(errors.InputError, match="give --manual_dir"):
+    runner.train("pairs", tmp_path / "other", data_dir=data_dir, epochs=1,
+                 dataset=DUMMY_PAIRS, verbose=0, input_pipeline="generated")

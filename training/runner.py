@@ -345,11 +345,17 @@ def pretrained_path(task_name):
 def save_pretrained(task_name, model_path):
   """Writes a trained model's weights as the task's shipped baseline, with
   a note of the model file they come from."""
-  model = keras.saving.load_model(model_path, safe_mode=True)
+  # Uncompiled: the weights alone, not the optimizer's two moments too.
+  model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
   path = pretrained_path(task_name)
   path.parent.mkdir(parents=True, exist_ok=True)
-  with files.atomic_path(path) as partial:
+  # Keras wants the name to end in .weights.h5: a partial name of its own.
+  partial = path.with_name(f".partial.{path.name}")
+  try:
     model.save_weights(partial)
+    os.replace(partial, path)
+  finally:
+    partial.unlink(missing_ok=True)
   return path
 
 

@@ -14,8 +14,7 @@ value the build's, in any number.
     fresh = loaders.GeneratedSplit("mnist_mosaic/multimnist", "train",
                                    manual_dir="~/mnist",
                                    num_examples=60_000_000)
-    batches = loaders.torch_loader(fresh, batch_size=128, seed=0,
-                                   num_workers=2)
+    batches = loaders.torch_loader(fresh, batch_size=128, seed=0)
 
 Neither torch nor grain is imported until asked for, and TensorFlow only to
 decode a build made as tfrecord.

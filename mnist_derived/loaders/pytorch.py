@@ -52,10 +52,11 @@ def torch_loader(dataset, split=None, batch_size=64, shuffle=True,
   or a split object (a `DecodedSplit` or a `GeneratedSplit`). Every example
   once per epoch; shuffled per epoch, by the split's `epoch_order` of
   (seed, epoch) when `seed` is given, else a random seed drawn once. A
-  batch is read in one piece. Worker processes (`num_workers`) pay off
-  where a batch is computed (a `GeneratedSplit`); for a built split they
-  only add the cost of sending each batch, many times the cost of reading
-  it in the main process, and the loader warns once. `objects` of mosaics come as a list with one dict
+  batch is read in one piece. Worker processes (`num_workers`) add the
+  cost of sending each batch: for a built split many times the cost of
+  reading it in the main process (the loader warns once), and for a
+  `GeneratedSplit` more than generating it, at batch 64 on 2 cores (README,
+  "Fresh examples"); they help where a transform of your own is slow. `objects` of mosaics come as a list with one dict
   of tensors per example, the form detection models take as targets.
   Other keyword arguments go to the DataLoader.
   """
