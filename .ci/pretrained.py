@@ -8,6 +8,7 @@ import json
 import pathlib
 import sys
 
+from training import portable
 from training import runner
 
 RESULTS = pathlib.Path(__file__).parents[1] / "results"
@@ -15,7 +16,7 @@ RESULTS = pathlib.Path(__file__).parents[1] / "results"
 
 def main():
   data_dir = sys.argv[1]
-  shipped = sorted(runner.PRETRAINED.glob("*.weights.h5"))
+  shipped = sorted(portable.PRETRAINED.glob("*.weights.h5"))
   assert shipped, "no shipped weights"
   for path in shipped:
     task = path.name.split(".")[0]

@@ -9,9 +9,10 @@ import pathlib
 def atomic_path(path):
   """Yields a hidden partial path beside `path` to write; renames it to
   `path` when the block ends, and removes it when the block fails. The
-  partial keeps `path`'s suffix, for writers that choose a format by it."""
+  partial ends in `path`'s whole name, for writers that choose a format by
+  how it ends (`.npz`, `.keras`, Keras's `.weights.h5`)."""
   path = pathlib.Path(path)
-  partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+  partial = path.with_name(f".partial.{path.name}")
   try:
     yield partial
     os.replace(partial, path)

@@ -19,6 +19,7 @@ from mnist_derived.export import coco
 from mnist_derived.evaluation.score import Evaluator
 from mnist_derived import cli
 from training import data
+from training import portable
 from training import runner
 from tests.builder_testing import TinyMosaic  # noqa: F401  (registers it)
 from tests.conftest import DUMMY_BUILDS
@@ -315,7 +316,7 @@ def test_training_with_manual_dir_builds_what_is_missing(tmp_path):
 
 
 SHIPPED = sorted(p.name.split(".")[0]
-                 for p in runner.PRETRAINED.glob("*.weights.h5"))
+                 for p in portable.PRETRAINED.glob("*.weights.h5"))
 
 
 @pytest.mark.parametrize("task", SHIPPED)

@@ -18,11 +18,31 @@ import numpy as np
 
 from mnist_derived import builds
 from mnist_derived import loaders
+from mnist_derived.core import errors
 from mnist_derived.evaluation import score
 from training.tasks import TASKS
 
 PRETRAINED = pathlib.Path(__file__).parent / "pretrained"
 _BATCH = 500
+
+
+def pretrained_path(task_name):
+  """The shipped weights of a task's baseline (training/pretrained/)."""
+  return PRETRAINED / f"{task_name}.weights.h5"
+
+
+def pretrained_model(task, features):
+  """(a new model of the task with its shipped weights, their path); an
+  InputError naming what is shipped where the task has none."""
+  path = pretrained_path(task.name)
+  if not path.exists():
+    shipped = sorted(p.name.split(".")[0] for p in PRETRAINED.glob("*.h5"))
+    raise errors.InputError(
+        f"no shipped weights for the {task.name} task (shipped:"
+        f" {', '.join(shipped) or 'none'})")
+  model = task.get_model(features)
+  model.load_weights(path)
+  return model, path
 
 
 def evaluate(task_name, split="test", data_dir=None, manual_dir=None,
@@ -33,8 +53,8 @@ def evaluate(task_name, split="test", data_dir=None, manual_dir=None,
   source = (loaders.GeneratedSplit(name, split, manual_dir=manual_dir,
                                    data_dir=data_dir) if manual_dir else
             loaders.DecodedSplit(name, split, data_dir))
-  model = task.get_model(builds.builder(name, data_dir).info.features)
-  model.load_weights(PRETRAINED / f"{task_name}.weights.h5")
+  model, _ = pretrained_model(task,
+                              builds.builder(name, data_dir).info.features)
   columns = {}
   for start in range(0, len(source), _BATCH):
     batch = source.batch(range(start, min(start + _BATCH, len(source))))

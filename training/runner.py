@@ -34,8 +34,6 @@ CURVES_FILE = "learning_curves.png"
 RUN_OUTPUTS = (MODEL_FILE, BEST_FILE, LOG_FILE, METRICS_FILE, RUN_FILE,
                BACKUP_DIR, CURVES_FILE)
 PREDICTION_FIGURE_EXAMPLES = 8
-# The shipped weights of the baselines, one file per task.
-PRETRAINED = portable.PRETRAINED
 EVAL_BATCH = 256
 
 
@@ -337,45 +335,22 @@ def check_model_fits(model, model_path, task, info):
         f" does not fit the {task.name} task")
 
 
-def pretrained_path(task_name):
-  """The shipped weights of a task's baseline (training/pretrained/)."""
-  return PRETRAINED / f"{task_name}.weights.h5"
-
-
 def save_pretrained(task_name, model_path):
-  """Writes a trained model's weights as the task's shipped baseline, with
-  a note of the model file they come from."""
+  """Writes a trained model's weights as the task's shipped baseline."""
   # Uncompiled: the weights alone, not the optimizer's two moments too.
   model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
-  path = pretrained_path(task_name)
+  path = portable.pretrained_path(task_name)
   path.parent.mkdir(parents=True, exist_ok=True)
-  # Keras wants the name to end in .weights.h5: a partial name of its own.
-  partial = path.with_name(f".partial.{path.name}")
-  try:
+  with files.atomic_path(path) as partial:
     model.save_weights(partial)
-    os.replace(partial, path)
-  finally:
-    partial.unlink(missing_ok=True)
   return path
-
-
-def _pretrained_model(task, features):
-  path = pretrained_path(task.name)
-  if not path.exists():
-    shipped = sorted(p.name.split(".")[0] for p in PRETRAINED.glob("*.h5"))
-    raise errors.InputError(
-        f"no shipped weights for the {task.name} task (shipped:"
-        f" {', '.join(shipped) or 'none'})")
-  model = task.get_model(features)
-  model.load_weights(path)
-  return model, path
 
 
 def evaluate(task_name, model_path=None, split="test", data_dir=None,
              limit=None, out=None, dataset=None, results=None,
              manual_dir=None):
   """Scores a saved model on a split with `mnist_derived.evaluation`; with
-  model_path None, the task's shipped baseline (`pretrained_path`).
+  model_path None, the task's shipped baseline (`portable.pretrained_path`).
 
   With `out`, writes what `score_model` writes. With `results` (a file
   `train --results` wrote): refreshes its scores with this code's, and
@@ -385,7 +360,7 @@ def evaluate(task_name, model_path=None, split="test", data_dir=None,
   task = TASKS[task_name]
   builder = _built(dataset or task.dataset, data_dir, manual_dir)
   if model_path is None:
-    model, model_path = _pretrained_model(task, builder.info.features)
+    model, model_path = portable.pretrained_model(task, builder.info.features)
   else:
     model = keras.saving.load_model(model_path, safe_mode=True)
   check_model_fits(model, model_path, task, builder.info)

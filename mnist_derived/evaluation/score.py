@@ -76,9 +76,19 @@ def _per_example(objects):
   return list(objects)
 
 
-def _is_built(dataset, data_dir):
+def _arrays(predictions, path):
+  """({name: array}, path) of a predictions file's path or of a dict."""
+  if not isinstance(predictions, dict):
+    path = str(predictions)
+    predictions = preds_lib.load_npz(predictions)
+  return {k: np.asarray(v) for k, v in predictions.items()}, path
+
+
+def _unbuilt(dataset, data_dir):
+  """The builder of a dataset not built in data_dir, or None if built."""
+  found = builds.builder(dataset, data_dir)
   with builds.tfds_errors_only():
-    return builds.builder(dataset, data_dir).is_prepared()
+    return None if found.is_prepared() else found
 
 
 class Evaluator:
@@ -93,9 +103,10 @@ class Evaluator:
                            builds.data_root(dataset))
     self.dataset, self.split = dataset, split
     self._generated = None
-    if manual_dir is not None and not _is_built(dataset, data_dir):
+    unbuilt = None if manual_dir is None else _unbuilt(dataset, data_dir)
+    if unbuilt is not None:
       from mnist_derived import loaders  # pylint: disable=g-import-not-at-top
-      self.builder = builds.builder(dataset, data_dir)
+      self.builder = unbuilt
       self._generated = loaders.GeneratedSplit(
           dataset, split, manual_dir=manual_dir, data_dir=data_dir)
       self.num_examples = len(self._generated)
@@ -137,10 +148,7 @@ class Evaluator:
     """The predictions checked and sorted by index, read without the truth
     (nor TensorFlow): a bad file is refused before anything else is read.
     complete=False accepts predictions of some of the examples only."""
-    if not isinstance(predictions, dict):
-      path = str(predictions)
-      predictions = preds_lib.load_npz(predictions)
-    predictions = {k: np.asarray(v) for k, v in predictions.items()}
+    predictions, path = _arrays(predictions, path)
     preds_lib.check_names(path, predictions, ("index", *self.scoring.arrays),
                           self.scoring.optional)
     order = preds_lib.check_index(path, predictions["index"],
@@ -159,11 +167,9 @@ class Evaluator:
     """Scores predictions of some of the split's examples (each once)
     against those examples alone: a quick run's first examples. Published
     scores are of the whole split (`evaluate`)."""
-    if not isinstance(predictions, dict):
-      path = str(predictions)
-      predictions = preds_lib.load_npz(predictions)
+    predictions, path = _arrays(predictions, path)
     checked = self.check(predictions, path, complete=False)
-    index = np.sort(np.asarray(predictions["index"]))
+    index = np.sort(predictions["index"])
     truth = self.truth(tuple(checked))
     rows = np.searchsorted(truth["index"], index)
     part = {k: v[rows] if isinstance(v, np.ndarray) else [v[i] for i in rows]
