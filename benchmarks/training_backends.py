@@ -1,6 +1,7 @@
 """Training-step time of one task's Keras model on each Keras backend.
 
-    python benchmarks/training_backends.py pairs [--steps 30] [--batch 128]
+    python benchmarks/training_backends.py pairs|scatter|mosaic_scatter \
+        [--steps 30] [--batch 128]
 
 Each backend runs in its own process (Keras picks its backend at import),
 on the same random uint8 batch, after a few warm-up steps; the ratios are
@@ -20,14 +21,22 @@ import keras
 from training import models
 steps, batch = int(sys.argv[2]), int(sys.argv[3])
 rng = np.random.default_rng(0)
+def uint8(*shape):
+  return rng.integers(0, 256, (batch, *shape), dtype=np.uint8)
 if sys.argv[1] == "pairs":
   model, loss = models.get_pairs_model(), "binary_crossentropy"
-  x = rng.integers(0, 256, (batch, 36, 36, 1), dtype=np.uint8)
-  y = (rng.random((batch, 10)) < 0.2).astype("float32")
-else:  # a semantic U-Net on a 64x64 scattered mosaic
+  x, y = uint8(36, 36, 1), (rng.random((batch, 10)) < 0.2).astype("float32")
+elif sys.argv[1] == "scatter":  # the scatter task's centres and digit stages
+  model = models.get_scatter_model()
+  loss = {"centres": "binary_crossentropy", "digit_mask": "binary_crossentropy",
+          "digit_label": "sparse_categorical_crossentropy"}
+  x = {"image": uint8(64, 64, 1), "crop": uint8(32, 32, 1)}
+  y = {"centres": rng.random((batch, 32, 32, 1)).astype("float32"),
+       "digit_mask": (rng.random((batch, 32, 32, 1)) < 0.2).astype("float32"),
+       "digit_label": rng.integers(0, 10, batch)}
+else:  # the semantic U-Net on a 64x64 scattered mosaic
   model, loss = models.get_mosaic_model((64, 64, 1), 11), "sparse_categorical_crossentropy"
-  x = rng.integers(0, 256, (batch, 64, 64, 1), dtype=np.uint8)
-  y = rng.integers(0, 11, (batch, 64, 64, 1))
+  x, y = uint8(64, 64, 1), rng.integers(0, 11, (batch, 64, 64, 1))
 model.compile(optimizer="adam", loss=loss)
 for _ in range(3):
   model.train_on_batch(x, y)
@@ -37,10 +46,9 @@ for _ in range(steps):
 print(json.dumps({"examples_per_s": steps * batch / (time.perf_counter() - start)}))
 """
 
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("task", choices=["pairs", "scatter"])
+  parser.add_argument("task", choices=["pairs", "scatter", "mosaic_scatter"])
   parser.add_argument("--steps", type=int, default=30)
   parser.add_argument("--batch", type=int, default=128)
   parser.add_argument("--backends", default="tensorflow,jax,torch")

@@ -32,7 +32,7 @@ def dummy_split_sizes(source=sources.DEFAULT_SOURCE):
 
 
 class TinyMosaic(MnistMosaic):
-  """mnist_mosaic's 2x2, scatter_scaled and multimnist configs with a few
+  """mnist_mosaic's 2x2, scatter, scatter_scaled and multimnist configs with a few
   dozen mosaics, for fast tests (multimnist's validation draws from a
   quarter of the dummy train digits: a tenth, two digits, is one class)."""
 
@@ -41,7 +41,7 @@ class TinyMosaic(MnistMosaic):
   BUILDER_CONFIGS = [
       dataclasses.replace(MnistMosaic.builder_configs[name], num_train=40,
                           num_validation=6, num_test=12, **extra)
-      for name, extra in [("2x2", {}), ("scatter_scaled", {}),
+      for name, extra in [("2x2", {}), ("scatter", {}), ("scatter_scaled", {}),
                           ("multimnist", {"validation_fraction": 0.25})]
   ]
 

@@ -53,6 +53,8 @@ DUMMY_BUILDS = {"fg": "mnist_fg/mnist", "circles": "mnist_circles/mnist",
 DUMMY_SCATTER = "mnist_mosaic_tiny/scatter_scaled"
 # MultiMNIST's shape, for the pairs task.
 DUMMY_PAIRS = "mnist_mosaic_tiny/multimnist"
+# Scattered digits of one size, for the scatter task.
+DUMMY_SCATTER_TASK = "mnist_mosaic_tiny/scatter"
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +64,8 @@ def dummy_data_dir(tmp_path_factory):
   import tests.builder_testing  # noqa: F401  (registers the tiny mosaic)
   path = tmp_path_factory.mktemp("tfds")
   config = tfds.download.DownloadConfig(manual_dir=str(DUMMY_DATA))
-  for name in [*DUMMY_BUILDS.values(), DUMMY_SCATTER, DUMMY_PAIRS]:
+  for name in [*DUMMY_BUILDS.values(), DUMMY_SCATTER, DUMMY_PAIRS,
+               DUMMY_SCATTER_TASK]:
     tfds.builder(name, data_dir=path).download_and_prepare(
         download_config=config)
   return path

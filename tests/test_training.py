@@ -24,6 +24,7 @@ from training import runner
 from tests.builder_testing import TinyMosaic  # noqa: F401  (registers it)
 from tests.conftest import DUMMY_BUILDS
 from tests.conftest import DUMMY_PAIRS
+from tests.conftest import DUMMY_SCATTER_TASK
 from tests.conftest import DUMMY_DATA
 from tests.conftest import REPO
 
@@ -31,7 +32,18 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-DATASETS = {**DUMMY_BUILDS, "pairs": DUMMY_PAIRS}
+DATASETS = {**DUMMY_BUILDS, "pairs": DUMMY_PAIRS,
+            "scatter": DUMMY_SCATTER_TASK}
+
+
+def _input_of(task):
+  """train's arguments for a task's first input pipeline (generated: from
+  the dummy digits)."""
+  first = runner.TASKS[task].inputs[0]
+  if first != runner.GENERATED:
+    return {"input_pipeline": first}
+  return {"input_pipeline": first, "manual_dir": DUMMY_DATA,
+          "train_examples": 40}
 
 
 @pytest.fixture
@@ -49,7 +61,7 @@ def test_train_saves_a_model_that_evaluate_reproduces(task, data_dir, tmp_path):
   run = tmp_path / "run"
   report = runner.train(task, run, data_dir=data_dir, epochs=4, batch_size=8,
                         dataset=DATASETS[task], verbose=0,
-                        results=tmp_path / "result.json")
+                        results=tmp_path / "result.json", **_input_of(task))
   losses = _losses(run)
   assert len(losses) == 4 and losses[-1] < losses[0]
   for name in ["model.keras", "metrics.json", "learning_curves.png",
@@ -69,6 +81,8 @@ def test_train_saves_a_model_that_evaluate_reproduces(task, data_dir, tmp_path):
     if key in report and key not in ("dataset", "examples"):
       assert report[key] == value, key
   assert report["provenance"]["commit"] and report["provenance"]["versions"]
+  if task == "scatter":
+    _assert_each_object_has_one_class(run)
   if task == "mosaic":
     _assert_detections_are_the_predicted_objects(run)
     _assert_logged_mean_iou_is_the_scorers(run, data_dir)
@@ -96,6 +110,16 @@ def _assert_detections_are_the_predicted_objects(run):
                        coco.rle(ids == k)["counts"]))
   assert sorted((r["image_id"], r["category_id"], r["segmentation"]["counts"])
                 for r in found) == sorted(expected)
+
+
+def _assert_each_object_has_one_class(run):
+  """The scatter pipeline names each object once: all its pixels have its
+  class, and only objects' pixels have a class."""
+  predictions = np.load(run / "predictions-test.npz")
+  for ids, mask in zip(predictions["instances"], predictions["mask"]):
+    assert ((ids > 0) == (mask > 0)).all()
+    for k in np.unique(ids[ids > 0]):
+      assert len(np.unique(mask[ids == k])) == 1
 
 
 def _assert_logged_mean_iou_is_the_scorers(run, data_dir):
@@ -422,3 +446,7 @@ def test_training_on_fresh_examples(data_dir, tmp_path):
   with pytest.raises(errors.InputError, match="give --manual_dir"):
     runner.train("pairs", tmp_path / "other", data_dir=data_dir, epochs=1,
                  dataset=DUMMY_PAIRS, verbose=0, input_pipeline="generated")
+  with pytest.raises(errors.InputError,
+                     match="scatter task trains on --input generated, not"):
+    runner.train("scatter", tmp_path / "other", data_dir=data_dir, epochs=1,
+                 dataset=DUMMY_SCATTER_TASK, verbose=0)

@@ -85,6 +85,32 @@ def fresh_pipeline(task, dataset, split, batch_size, per_epoch, epochs,
                       first_epoch)
 
 
+def generated_pipeline(task, dataset, split, batch_size, manual_dir,
+                       limit=None):
+  """(inputs, targets) batches of a split generated on demand (the build's
+  examples), in order: for validation."""
+  generated = loaders.GeneratedSplit(dataset, split, manual_dir=manual_dir)
+  return SplitBatches(generated, task.inputs_targets, batch_size, limit)
+
+
+class SplitBatches(keras.utils.PyDataset):
+  """A split's batches in order, each mapped by inputs_targets."""
+
+  def __init__(self, split, inputs_targets, batch_size, limit=None):
+    super().__init__(workers=1, max_queue_size=8)
+    self._split, self._inputs_targets = split, inputs_targets
+    self._batch_size = batch_size
+    self._size = min(len(split), limit) if limit else len(split)
+
+  def __len__(self):
+    return -(-self._size // self._batch_size)
+
+  def __getitem__(self, batch):
+    first = batch * self._batch_size
+    last = min(first + self._batch_size, self._size)
+    return self._inputs_targets(self._split.batch(range(first, last)))
+
+
 class FreshBatches(keras.utils.PyDataset):
   """Batches of a generated split, each read once: the k-th batch asked
   for, whatever its position in Keras's epoch, holds examples [k b,

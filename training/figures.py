@@ -54,7 +54,7 @@ def curves_figure(rows, title=""):
 def prediction_grid(task, model, batch, path, info):
   """Saves a batch of examples with truth and prediction overlaid, drawn by
   the task's `figure`."""
-  outputs = model.predict_on_batch(batch["image"])
+  outputs = task.predict(model, batch["image"])
   fig = task.figure(np.asarray(batch["image"])[..., 0], batch, outputs, info)
   files.save_figure(fig, path, dpi=80)
   plt.close(fig)
@@ -146,6 +146,33 @@ def mosaic_figure(images, batch, outputs, info):
       axes[row][i].imshow(picture, cmap="gray" if row == 0 else None)
       axes[row][i].set_title(name, fontsize=7)
       axes[row][i].axis("off")
+  fig.tight_layout(rect=(0, 0.1, 1, 1))
+  show.class_legend(fig, class_names, colours)
+  return fig
+
+
+def scatter_figure(images, batch, outputs, info):
+  """Up to four images, each above its true and predicted objects, in their
+  classes' colours with each object's outline."""
+  class_names = info.features["mask"].names
+  colours = show.class_colours(len(class_names))
+  count = min(4, len(images))
+  fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 6.2), squeeze=False)
+  rows = [(images, None, "image"),
+          (np.asarray(batch["mask"])[..., 0],
+           np.asarray(batch["instances"])[..., 0], "truth"),
+          (outputs["mask"], outputs["instances"], "prediction")]
+  for row, (classes, objects, name) in enumerate(rows):
+    for i in range(count):
+      ax = axes[row][i]
+      if objects is None:
+        ax.imshow(classes[i], cmap="gray")
+      else:
+        ax.imshow(colours[classes[i]])
+        ax.contour(objects[i], levels=np.arange(objects[i].max()) + 0.5,
+                   colors="white", linewidths=0.5)
+      ax.set_title(name, fontsize=7)
+      ax.axis("off")
   fig.tight_layout(rect=(0, 0.1, 1, 1))
   show.class_legend(fig, class_names, colours)
   return fig

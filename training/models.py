@@ -13,6 +13,8 @@ MOSAIC_FILTERS = (16, 32, 64, 128)
 CONTEXT_UNITS = 16
 CIRCLES_FILTERS = (32, 64, 128)
 PAIRS_FILTERS = (32, 64, 128)
+CENTRES_FILTERS = (16, 32, 64)
+DIGIT_FILTERS = (24, 48, 96)
 NUM_DIGITS = 10
 
 
@@ -143,3 +145,49 @@ def get_pairs_model(image_shape=(36, 36, 1), num_classes=NUM_DIGITS):
   x = layers.Dense(256, activation="relu")(x)
   digits = layers.Dense(num_classes, activation="sigmoid", name="digits")(x)
   return keras.Model(inputs, digits, name="pairs_cnn")
+
+
+def get_centres_model(image_shape=(64, 64, 1), filters=CENTRES_FILTERS):
+  """A U-Net at half resolution (a stride-2 stem) whose sigmoid map is 1 at
+  each digit's centre (`training.scatter.heat_maps`)."""
+  inputs = keras.Input(shape=image_shape, dtype="uint8", name="image")
+  x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+  x = layers.Conv2D(filters[0], 3, strides=2, padding="same",
+                    activation="relu", name="stem")(x)
+  x, skips = encoder(x, filters)
+  x = decoder(x, skips, filters)
+  heat = layers.Conv2D(1, 1, activation="sigmoid", name="heat")(x)
+  return keras.Model(inputs, heat, name="centres")
+
+
+def get_digit_model(crop_shape=(32, 32, 1), num_classes=NUM_DIGITS,
+                    filters=DIGIT_FILTERS):
+  """One digit centred in a crop: the pixels it owns there (a U-Net) and
+  its class (from the bottleneck, flattened: the centre's digit, not its
+  neighbours')."""
+  inputs = keras.Input(shape=crop_shape, dtype="uint8", name="crop")
+  x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+  x, skips = encoder(x, filters)
+  label = layers.Flatten()(x)
+  label = layers.Dropout(0.3)(label)
+  label = layers.Dense(128, activation="relu")(label)
+  label = layers.Dense(num_classes, activation="softmax",
+                       name="digit_label")(label)
+  x = decoder(x, skips, filters)
+  mask = layers.Conv2D(1, 1, activation="sigmoid", name="digit_mask")(x)
+  return keras.Model(inputs, {"digit_mask": mask, "digit_label": label},
+                     name="digit")
+
+
+def get_scatter_model(image_shape=(64, 64, 1), crop_side=32,
+                      num_classes=NUM_DIGITS):
+  """The two networks of `training.scatter`'s pipeline as one model (one
+  fit, one weights file): the image's centres, and one crop's digit."""
+  centres = get_centres_model(image_shape)
+  digit = get_digit_model((crop_side, crop_side, image_shape[-1]),
+                          num_classes)
+  image = keras.Input(shape=image_shape, dtype="uint8", name="image")
+  crop = keras.Input(shape=digit.input_shape[1:], dtype="uint8", name="crop")
+  outputs = {"centres": centres(image), **digit(crop)}
+  return keras.Model({"image": image, "crop": crop}, outputs,
+                     name="scatter_pipeline")

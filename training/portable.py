@@ -58,8 +58,7 @@ def evaluate(task_name, split="test", data_dir=None, manual_dir=None,
   columns = {}
   for start in range(0, len(source), _BATCH):
     batch = source.batch(range(start, min(start + _BATCH, len(source))))
-    predicted = task.predictions(np.asarray(model.predict_on_batch(
-        batch["image"])))
+    predicted = task.predictions(task.predict(model, batch["image"]))
     for key, value in [("index", batch["index"]), *predicted.items()]:
       columns.setdefault(key, []).append(np.asarray(value))
   predictions = {k: np.concatenate(v) for k, v in columns.items()}

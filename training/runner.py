@@ -81,8 +81,9 @@ def provenance():
 
   def git(*args):
     try:
+      # rstrip: porcelain lines start with a status column that may be blank.
       return subprocess.run(["git", *args], cwd=repo, capture_output=True,
-                            text=True, check=True).stdout.strip()
+                            text=True, check=True).stdout.rstrip()
     except (OSError, subprocess.CalledProcessError):
       return None
 
@@ -222,6 +223,10 @@ def train(task_name, out, data_dir=None, epochs=None, batch_size=None, seed=0,
       "learning_rate": learning_rate or task.learning_rate,
       "seed": seed, "limit": limit, "input_pipeline": input_pipeline,
   }
+  if input_pipeline not in task.inputs:
+    raise errors.InputError(
+        f"the {task_name} task trains on --input {' or '.join(task.inputs)},"
+        f" not {input_pipeline}")
   if input_pipeline == GENERATED:
     if manual_dir is None:
       raise errors.InputError("--input generated computes the training"
@@ -270,9 +275,7 @@ def _fit(task, builder, settings, out, verbose, callbacks, manual_dir):
   batch_size, limit = settings["batch_size"], settings["limit"]
   train_ds, train_examples = _training_batches(task, builder, settings,
                                                manual_dir, out)
-  pipeline = PIPELINES.get(settings["input_pipeline"], data.training_pipeline)
-  val_ds = pipeline(task, builder, task.validation_split, batch_size,
-                    max(1, limit // 9) if limit else None)
+  val_ds = _validation_batches(task, builder, settings, manual_dir)
   model = task.get_model(builder.info.features)
   storage.check_free_space(out, run_bytes(model), f"training {task.name}",
                            "--out")
@@ -309,6 +312,19 @@ def _training_batches(task, builder, settings, manual_dir, out):
                              manual_dir, _finished_epochs(out)), per_epoch
 
 
+def _validation_batches(task, builder, settings, manual_dir):
+  """The validation split's batches, in order, through the run's pipeline
+  (generated: the build's examples computed from the source digits)."""
+  batch_size, limit = settings["batch_size"], settings["limit"]
+  limit = max(1, limit // 9) if limit else None
+  if settings["input_pipeline"] == GENERATED:
+    return data.generated_pipeline(task, settings["dataset"],
+                                   task.validation_split, batch_size,
+                                   manual_dir, limit)
+  return PIPELINES[settings["input_pipeline"]](
+      task, builder, task.validation_split, batch_size, limit)
+
+
 def _run_callbacks(out):
   return [
       # Two states: a kill while one is written leaves the other to resume
@@ -323,10 +339,12 @@ def _run_callbacks(out):
 def check_model_fits(model, model_path, task, info):
   """InputError when a saved model cannot take or answer this dataset."""
   want = tuple(info.features["image"].shape)
-  if tuple(model.input_shape[1:]) != want:
+  # Every task's model names its image input "image" (beside others).
+  takes = tuple(model.get_layer("image").output.shape[1:])
+  if takes != want:
     raise errors.InputError(
-        f"{model_path}: the model takes inputs of shape"
-        f" {tuple(model.input_shape[1:])}, but {info.full_name} has images of"
+        f"{model_path}: the model takes images of shape"
+        f" {takes}, but {info.full_name} has images of"
         f" shape {want}: it was trained for another task or dataset")
   heads = len(task.loss) if isinstance(task.loss, dict) else 1
   if len(model.outputs) != heads:
@@ -410,7 +428,7 @@ def _predict(task, builder, model, split, limit):
   predictions, found, first = {}, [], None
   for batch in data.scoring_pipeline(task, builder, split, EVAL_BATCH, limit):
     first = batch if first is None else first
-    outputs = model.predict_on_batch(batch["image"])
+    outputs = task.predict(model, batch["image"])
     predicted = task.predictions(outputs)
     if task.detections is not None:
       found += task.detections(np.asarray(batch["index"]), outputs, predicted)

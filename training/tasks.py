@@ -17,6 +17,7 @@ from mnist_derived.evaluation import instances
 from mnist_derived.evaluation import metrics
 from training import figures
 from training import models
+from training import scatter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,13 @@ class Task:
   # `validation` split of held-out digits.
   train_split: str = "train[:90%]"
   validation_split: str = "train[90%:]"
+  # (model, images) -> outputs for `predictions`; a pipeline of stages
+  # gives its predictions' arrays here.
+  predict: Callable = lambda model, images: model.predict_on_batch(images)
+  # The input pipelines (runner.PIPELINES, "generated") whose batches
+  # inputs_targets takes: a task that maps whole numpy batches names only
+  # those that give them.
+  inputs: tuple = ("tfds", "data_source", "generated")
 
 
 def _fg_predictions(outputs):
@@ -81,6 +89,12 @@ def _pair_targets(example):
 def _pair_predictions(outputs):
   """The two most probable classes, in increasing order."""
   return {"labels": np.sort(np.argsort(-outputs, axis=-1)[:, :2], axis=-1)}
+
+
+def _scatter_targets(batch):
+  """Seeded by the batch's first example: the same batch, the same crops."""
+  rng = np.random.default_rng(int(np.asarray(batch["index"])[0]))
+  return scatter.training_targets(batch, rng)
 
 
 TASKS = {
@@ -146,6 +160,27 @@ TASKS = {
             figure=figures.pairs_figure,
             epochs=3, batch_size=64, learning_rate=2e-3,
             train_split="train", validation_split="validation",
+        ),
+        Task(
+            name="scatter",
+            dataset="mnist_mosaic/scatter",
+            get_model=lambda f: models.get_scatter_model(
+                f["image"].shape, scatter.CROP, f["mask"].num_classes - 1),
+            inputs_targets=_scatter_targets,
+            loss={"centres": "binary_crossentropy",
+                  "digit_mask": "binary_crossentropy",
+                  "digit_label": "sparse_categorical_crossentropy"},
+            # The heat map's loss is small where most of it is 0: weighted up.
+            loss_weights={"centres": 10.0, "digit_mask": 1.0,
+                          "digit_label": 1.0},
+            train_metrics={"digit_label": ["accuracy"]},
+            predict=scatter.predict,
+            predictions=lambda outputs: outputs,
+            reads=("image", "mask", "instances"),
+            figure=figures.scatter_figure,
+            epochs=10, batch_size=64, learning_rate=2e-3,
+            train_split="train", validation_split="validation",
+            inputs=("generated",),
         ),
     ]
 }

@@ -13,7 +13,7 @@ from mnist_derived.cli import process
 
 # The names of training.tasks.TASKS, which imports TensorFlow: `--help` and
 # a missing TensorFlow are answered without it (tests check the two agree).
-TASK_NAMES = ("circles", "fg", "mosaic", "pairs")
+TASK_NAMES = ("circles", "fg", "mosaic", "pairs", "scatter")
 
 
 def add_arguments(parser, verb):
