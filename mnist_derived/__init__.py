@@ -23,7 +23,7 @@ from mnist_derived.datasets.mnist_fg import mnist_fg_dataset_builder
 from mnist_derived.datasets.mnist_mosaic import configs as mosaic_configs
 from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder
 
-__version__ = "0.7.0"
+__version__ = "0.7.1"
 
 MnistFg = mnist_fg_dataset_builder.Builder
 MnistCircles = mnist_circles_dataset_builder.Builder
