@@ -133,46 +133,38 @@ def _error_overlay(true, pred):
 
 def mosaic_figure(images, batch, outputs, info):
   """Up to four images, each above its true and predicted class masks."""
-  class_names = info.features["mask"].names
-  true = np.asarray(batch["mask"])[..., 0]
-  pred = np.argmax(outputs, axis=-1)
-  colours = show.class_colours(len(class_names))
-  count = min(4, len(images))
-  fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 6.2), squeeze=False)
-  for i in range(count):
-    for row, (picture, name) in enumerate([
-        (images[i], "image"), (colours[true[i]], "truth"),
-        (colours[pred[i]], "prediction")]):
-      axes[row][i].imshow(picture, cmap="gray" if row == 0 else None)
-      axes[row][i].set_title(name, fontsize=7)
-      axes[row][i].axis("off")
-  fig.tight_layout(rect=(0, 0.1, 1, 1))
-  show.class_legend(fig, class_names, colours)
-  return fig
+  return _class_maps_figure(images, [
+      (np.asarray(batch["mask"])[..., 0], None, "truth"),
+      (np.argmax(outputs, axis=-1), None, "prediction")], info)
 
 
 def scatter_figure(images, batch, outputs, info):
   """Up to four images, each above its true and predicted objects, in their
   classes' colours with each object's outline."""
+  return _class_maps_figure(images, [
+      (np.asarray(batch["mask"])[..., 0],
+       np.asarray(batch["instances"])[..., 0], "truth"),
+      (outputs["mask"], outputs["instances"], "prediction")], info)
+
+
+def _class_maps_figure(images, rows, info):
+  """Up to four images above rows of (class maps, instance maps to outline
+  or None, title), in the classes' colours, with their legend."""
   class_names = info.features["mask"].names
   colours = show.class_colours(len(class_names))
   count = min(4, len(images))
   fig, axes = plt.subplots(3, count, figsize=(1.8 * count, 6.2), squeeze=False)
-  rows = [(images, None, "image"),
-          (np.asarray(batch["mask"])[..., 0],
-           np.asarray(batch["instances"])[..., 0], "truth"),
-          (outputs["mask"], outputs["instances"], "prediction")]
-  for row, (classes, objects, name) in enumerate(rows):
-    for i in range(count):
-      ax = axes[row][i]
-      if objects is None:
-        ax.imshow(classes[i], cmap="gray")
-      else:
-        ax.imshow(colours[classes[i]])
+  for i in range(count):
+    axes[0][i].imshow(images[i], cmap="gray")
+    axes[0][i].set_title("image", fontsize=7)
+    for ax, (classes, objects, name) in zip(axes[1:, i], rows):
+      ax.imshow(colours[classes[i]])
+      if objects is not None:
         ax.contour(objects[i], levels=np.arange(objects[i].max()) + 0.5,
                    colors="white", linewidths=0.5)
       ax.set_title(name, fontsize=7)
-      ax.axis("off")
+  for ax in axes.ravel():
+    ax.axis("off")
   fig.tight_layout(rect=(0, 0.1, 1, 1))
   show.class_legend(fig, class_names, colours)
   return fig

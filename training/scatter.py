@@ -119,10 +119,12 @@ def training_targets(batch, rng):
   centres = np.array([cell_centres(objects[e])[k] for e, k in chosen])
   origins = crop_origins(centres) + rng.integers(
       -JITTER, JITTER + 1, size=(len(chosen), 2))
-  owners = crops(batch["instances"], example_of, origins)[..., 0]
+  # One cut of image and owners together (both uint8).
+  cut = crops(np.concatenate([batch["image"], batch["instances"]], axis=-1),
+              example_of, origins)
+  owners = cut[..., 1]
   ids = np.array([k + 1 for _, k in chosen])[:, None, None]
-  inputs = {"image": batch["image"],
-            "crop": crops(batch["image"], example_of, origins)}
+  inputs = {"image": batch["image"], "crop": cut[..., :1]}
   targets = {"centres": heat_maps(objects, canvas),
              "digit_mask": (owners == ids).astype(np.float32)[..., None],
              "digit_label": np.array([objects[e]["label"][k] for e, k in chosen])}
