@@ -46,10 +46,27 @@ def _run(args, check=None):
   return proc
 
 
+# Every process a test starts; none outlives its test, even a failed one
+# (a leftover training run would slow every test after it).
+_STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test():
+  yield
+  while _STARTED:
+    proc = _STARTED.pop()
+    if proc.poll() is None:
+      proc.kill()
+      proc.communicate()
+
+
 def _start(args, python_path=None):
-  return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE,
+  proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True,
                           env=_env(python_path))
+  _STARTED.append(proc)
+  return proc
 
 
 def _build(name, data_dir, *flags):
@@ -77,7 +94,7 @@ def _leftovers(data_dir, name=SLOW):
                   if folder.exists() else [])
 
 
-def _wait_for(condition, proc, timeout=120):
+def _wait_for(condition, proc, timeout=300):
   """Polls until condition() holds while proc runs; fails if proc ends."""
   end = time.monotonic() + timeout
   while time.monotonic() < end:
@@ -235,6 +252,13 @@ def test_a_built_dataset_in_a_read_only_folder_still_reads(dummy_data_dir,
 
 # --- two builds at once -----------------------------------------------------
 
+def _a_process_waits_on_a_lock():
+  """True while some process is blocked on a file lock (Linux lists the
+  waiters in /proc/locks, marked `->`)."""
+  with open("/proc/locks") as locks:
+    return any("->" in line for line in locks)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("tool", ["mnist-derived", "tfds"])
 def test_a_second_build_waits_for_the_first_and_reports_it(tool, tmp_path):
@@ -248,7 +272,14 @@ def test_a_second_build_waits_for_the_first_and_reports_it(tool, tmp_path):
     build = _build(SLOW, data)
   first = _start(build, python_path=REPO)
   _wait_for(lambda: _incomplete(data), first)  # it holds the lock
+  # Paused until the second waits on its lock: on a loaded machine the
+  # second could otherwise start after the first has finished.
+  first.send_signal(signal.SIGSTOP)
   second = _start(build, python_path=REPO)
+  try:
+    _wait_for(_a_process_waits_on_a_lock, second, timeout=300)
+  finally:
+    first.send_signal(signal.SIGCONT)
   out2, err2 = second.communicate(timeout=600)
   out1, err1 = first.communicate(timeout=600)
   assert first.returncode == 0, err1[-3000:]
@@ -394,7 +425,7 @@ def test_a_signalled_build_stops_cleanly_and_a_rerun_finishes(
   _wait_for(lambda: _incomplete(tmp_path), build)
   time.sleep(1)  # into the generation, worker processes running
   build.send_signal(sig)
-  _, err = build.communicate(timeout=120)
+  _, err = build.communicate(timeout=600)
   assert build.returncode == status, err[-3000:]
   assert err.strip() == word
   assert _leftovers(tmp_path) == []
@@ -422,7 +453,7 @@ def test_a_terminated_export_leaves_nothing(tmp_path):
                    str(out), "--data_dir", str(data)])
   _wait_for(lambda: (tmp_path / ".export.partial").exists(), export)
   export.send_signal(signal.SIGTERM)
-  _, err = export.communicate(timeout=120)
+  _, err = export.communicate(timeout=600)
   assert export.returncode == 143, err[-3000:]
   assert err.strip() == "terminated"
   assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
@@ -448,7 +479,7 @@ def test_an_interrupted_score_writes_nothing(dummy_data_dir, tmp_path):
   # Its predictions checked, TensorFlow starts, for seconds.
   _wait_for(lambda: _loading_tensorflow(score), score)
   score.send_signal(signal.SIGINT)
-  _, err = score.communicate(timeout=120)
+  _, err = score.communicate(timeout=600)
   assert score.returncode == 130, err[-3000:]
   assert err.strip() == "interrupted"
   assert not (tmp_path / "scores.json").exists()
@@ -466,7 +497,9 @@ def test_a_terminated_training_run_leaves_no_model(dummy_data_dir, tmp_path,
                  python_path=REPO / "tests" / "swallowing" if caught else None)
   _wait_for(lambda: (out / "log.csv").exists(), train, timeout=300)
   train.send_signal(signal.SIGTERM)
-  _, err = train.communicate(timeout=120)
+  # Time to reach the next batch's end on a loaded machine, where the
+  # first step's tracing alone can take a minute.
+  _, err = train.communicate(timeout=600)
   assert train.returncode == 143, err[-3000:]
   assert err.strip().splitlines()[-1] == "terminated"
   assert "Traceback" not in err

@@ -223,13 +223,15 @@ def _train_then_kill(run, data_dir, epochs_logged):
   proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, cwd=REPO)
   deadline = time.monotonic() + 300
-  while (not (run / runner.BACKUP_DIR).exists()
-         or len(_losses_or_empty(run) or []) < epochs_logged):
-    assert proc.poll() is None, "training ended before it could be killed"
-    assert time.monotonic() < deadline
-    time.sleep(0.2)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
+  try:
+    while (not (run / runner.BACKUP_DIR).exists()
+           or len(_losses_or_empty(run) or []) < epochs_logged):
+      assert proc.poll() is None, "training ended before it could be killed"
+      assert time.monotonic() < deadline
+      time.sleep(0.2)
+  finally:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
   return command
 
 
