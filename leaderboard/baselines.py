@@ -2,9 +2,9 @@
 
     python leaderboard/baselines.py --data_dir DIR --out DIR
 
-writes, for the test splits of mnist_fg/mnist, mnist_circles/mnist and
-mnist_mosaic/2x2 and mnist_mosaic/scatter (built in --data_dir, any file
-format):
+writes, for the test splits of mnist_fg/mnist, mnist_circles/mnist,
+mnist_mosaic/2x2, mnist_mosaic/scatter, mnist_mosaic/multimnist and
+mnist_moving/mnist (built in --data_dir, any file format):
 
 * fg-all-background.npz: no pixel is foreground;
 * fg-fixed-threshold.npz: foreground where the pixel is >= 128, one
@@ -18,7 +18,15 @@ format):
 * mosaic-scatter-threshold-components.npz: each 8-connected region of
   pixels >= 128 one object (class-agnostic: no `mask`);
 * multimnist-most-frequent.npz: the two most frequent training labels of
-  mnist_mosaic/multimnist for every mosaic.
+  mnist_mosaic/multimnist for every mosaic;
+* moving-copy-last.npz, moving-mean-frame.npz: mnist_moving/mnist's last 10
+  test frames predicted as the 10th frame again, or as the mean training
+  frame;
+* moving-linked-components.npz: each 8-connected region of pixels >= 128
+  of each frame one object, linked to the previous frame's region it
+  overlaps most.
+
+`--only moving ...` writes some of them.
 
 Score each with `mnist-derived score`.
 """
@@ -68,38 +76,102 @@ def _multimnist_baseline(out, data_dir):
       "index": test["index"], "labels": np.tile(pair, (len(test["index"]), 1))})
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  options.add_data_dir(parser)
-  parser.add_argument("--out", required=True)
-  args = parser.parse_args()
-  out = pathlib.Path(args.out)
-  out.mkdir(parents=True, exist_ok=True)
-
-  fg = _split("mnist_fg/mnist", "test", ("image",), args.data_dir)
+def _fg_baselines(out, data_dir):
+  fg = _split("mnist_fg/mnist", "test", ("image",), data_dir)
   images = fg["image"][..., 0]
-  save = files.save_npz
-  save(out / "fg-all-background.npz",
-       {"index": fg["index"], "mask": np.zeros_like(images, dtype=bool)})
-  save(out / "fg-fixed-threshold.npz",
-       {"index": fg["index"], "mask": images >= 128})
+  files.save_npz(out / "fg-all-background.npz",
+                 {"index": fg["index"], "mask": np.zeros_like(images, dtype=bool)})
+  files.save_npz(out / "fg-fixed-threshold.npz",
+                 {"index": fg["index"], "mask": images >= 128})
 
-  train = _split("mnist_circles/mnist", "train", ("label", "circle"),
-                 args.data_dir)
-  test = _split("mnist_circles/mnist", "test", (), args.data_dir)
+
+def _circles_baseline(out, data_dir):
+  train = _split("mnist_circles/mnist", "train", ("label", "circle"), data_dir)
+  test = _split("mnist_circles/mnist", "test", (), data_dir)
   n = len(test["index"])
-  save(out / "circles-mean.npz", {
+  files.save_npz(out / "circles-mean.npz", {
       "index": test["index"],
       "label": np.full(n, np.argmax(np.bincount(train["label"]))),
       "circle": np.tile(train["circle"].astype(np.float64).mean(axis=0),
                         (n, 1))})
 
-  mosaic = _split("mnist_mosaic/2x2", "test", ("image",), args.data_dir)
-  save(out / "mosaic-all-background.npz", {
+
+def _mosaic_baseline(out, data_dir):
+  mosaic = _split("mnist_mosaic/2x2", "test", ("image",), data_dir)
+  files.save_npz(out / "mosaic-all-background.npz", {
       "index": mosaic["index"],
       "mask": np.zeros(mosaic["image"].shape[:3], np.uint8)})
-  _scatter_baselines(out, args.data_dir)
-  _multimnist_baseline(out, args.data_dir)
+
+
+def _moving_baselines(out, data_dir):
+  """The last 10 frames from the first 10: the last seen frame again, and
+  the mean training frame (per pixel, over every frame of every train
+  sequence)."""
+  test = _split("mnist_moving/mnist", "test", ("image",), data_dir)
+  frames = test["image"][..., 0]
+  files.save_npz(out / "moving-copy-last.npz", {
+      "index": test["index"], "frames": np.repeat(frames[:, 9:10], 10, axis=1)})
+  train = _split("mnist_moving/mnist", "train", ("image",), data_dir)
+  mean = train["image"][..., 0].mean(axis=(0, 1), dtype=np.float64) / 255
+  files.save_npz(out / "moving-mean-frame.npz", {
+      "index": test["index"],
+      "frames": np.broadcast_to(mean.astype(np.float32),
+                                (len(frames), 10) + mean.shape)})
+
+
+def _linked(sequence_components):
+  """Components (T, H, W) of one sequence, each given the id of the
+  previous frame's component it overlaps most; of several claiming one id
+  the largest overlap keeps it, and the others, as components overlapping
+  none, get new ids."""
+  linked = np.zeros_like(sequence_components)
+  next_id = 1
+  for t, frame in enumerate(sequence_components):
+    claims = {}
+    for k in np.unique(frame[frame > 0]):
+      before = linked[t - 1][frame == k] if t else np.zeros(0, np.int64)
+      before = before[before > 0]
+      key = int(np.bincount(before).argmax()) if len(before) else 0
+      overlap = int((before == key).sum()) if key else 0
+      claims.setdefault(key, []).append((overlap, k))
+    for old_id, claimants in sorted(claims.items()):
+      for rank, (_, k) in enumerate(sorted(claimants, reverse=True)):
+        if old_id and rank == 0:
+          linked[t][frame == k] = old_id
+        else:
+          linked[t][frame == k] = next_id
+          next_id += 1
+  return linked
+
+
+def _moving_components(out, data_dir):
+  """Each 8-connected region of pixels >= 128 of each frame one object,
+  linked from frame to frame by overlap."""
+  test = _split("mnist_moving/mnist", "test", ("image",), data_dir)
+  frames = test["image"][..., 0] >= 128
+  tracks = np.stack([_linked(instances.components(seq)) for seq in frames])
+  files.save_npz(out / "moving-linked-components.npz", {
+      "index": test["index"], "instances": tracks})
+
+
+BASELINES = {"fg": _fg_baselines, "circles": _circles_baseline,
+             "mosaic": _mosaic_baseline, "scatter": _scatter_baselines,
+             "multimnist": _multimnist_baseline, "moving": _moving_baselines,
+             "moving_tracks": _moving_components}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  options.add_data_dir(parser)
+  parser.add_argument("--out", required=True)
+  parser.add_argument("--only", nargs="+", choices=sorted(BASELINES),
+                      default=sorted(BASELINES),
+                      help="the baselines to write (default: all)")
+  args = parser.parse_args()
+  out = pathlib.Path(args.out)
+  out.mkdir(parents=True, exist_ok=True)
+  for name in args.only:
+    BASELINES[name](out, args.data_dir)
   print(f"wrote {', '.join(sorted(p.name for p in out.glob('*.npz')))} in {out}")
 
 

@@ -48,13 +48,19 @@ class Drawing:
   rows: int = 1
   legend: Optional[Callable] = None
   legend_height: float = 0.0
+  # The most examples side by side, and a panel's width in heights (a
+  # strip of frames is wide).
+  columns: int = 8
+  panel_width: float = 1.0
 
 
 # The features the rest of the package reads by name: every dataset's, and
-# those of a dataset declaring an export, with the kind each must be.
-_EVERY_DATASET = {"image": "Image", "index": "Scalar"}
-_EXPORT_FEATURES = {"coco": {"instances": "Image", "objects/label": "ClassLabel",
-                             "objects/bbox": "BBoxFeature"}}
+# those of a dataset declaring an export, with the kinds each may be (a
+# sequence dataset's `image` is a Sequence of frames).
+_EVERY_DATASET = {"image": ("Image", "Sequence"), "index": ("Scalar",)}
+_EXPORT_FEATURES = {"coco": {"instances": ("Image",),
+                             "objects/label": ("ClassLabel",),
+                             "objects/bbox": ("BBoxFeature",)}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,16 +88,16 @@ class Declaration:
     needed = dict(_EVERY_DATASET)
     for export_format in self.exports:
       needed.update(_EXPORT_FEATURES.get(export_format, {}))
-    for path, kind in needed.items():
+    for path, allowed in needed.items():
       feature = _feature_at(builder.info.features, path)
       kinds = [c.__name__ for c in type(feature).__mro__]
-      if feature is None or kind not in kinds:
+      if feature is None or not set(allowed) & set(kinds):
         found = (f"have it as a {type(feature).__name__}" if feature is not None
                  else "lack it")
         raise TypeError(
             f"{builder.name}: the package reads its feature '{path}' as a"
-            f" {kind}, but its features {found} (see the README's \"Adding a"
-            " dataset\")")
+            f" {' or '.join(allowed)}, but its features {found} (see the"
+            " README's \"Adding a dataset\")")
 
 
 def of(builder):

@@ -84,6 +84,14 @@ def image_keys(features):
           if isinstance(feature, tfds.features.Image)]
 
 
+def frame_keys(features):
+  """Top-level sequences of images (a sequence's frames and their masks)."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  return [key for key, feature in features.items()
+          if isinstance(feature, tfds.features.Sequence)
+          and isinstance(feature.feature, tfds.features.Image)]
+
+
 def is_array_record(builder):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   return builder.info.file_format == tfds.core.FileFormat.ARRAY_RECORD

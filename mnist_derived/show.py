@@ -62,12 +62,12 @@ def montage(builder, split="test", num=16, examples=None):
   features = builder.info.features
   if examples is None:
     examples = _examples(builder, split, num)
-  cols = min(8, max(len(examples), 1))
+  cols = min(drawing.columns, max(len(examples), 1))
   rows = -(-len(examples) // cols) * drawing.rows
-  width = features["image"].shape[1]
+  width = features["image"].shape[-2]
   size = 1.6 * max(1.0, width / 56)
   fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(
-      size * cols, (size + 0.25) * rows + 1.0))
+      size * drawing.panel_width * cols, (size + 0.25) * rows + 1.0))
   for ax in axes.ravel():
     ax.axis("off")
   for n, example in enumerate(examples):

@@ -8,7 +8,9 @@ import sys
 from etils import epath
 
 from mnist_derived import MnistMosaic
+from mnist_derived import MnistMoving
 from mnist_derived.datasets.mnist_mosaic import mnist_mosaic_dataset_builder
+from mnist_derived.datasets.mnist_moving import mnist_moving_dataset_builder
 from mnist_derived.core import builder
 from mnist_derived.core import examples
 from mnist_derived.core import idx
@@ -95,3 +97,21 @@ def chunk_examples(builder_class, config, split, images, labels, start, stop):
   kinds = examples.feature_kinds(listed.info.features)  # the same for all
   return builder.encoded_chunk(builder_class, config, split, kinds, images,
                                labels, start, stop)
+
+
+MNIST_MOVING_CODE = epath.Path(mnist_moving_dataset_builder.__file__)
+
+
+class TinyMoving(MnistMoving):
+  """mnist_moving with a few sequences per split, of 1, 2 and 3 digits and
+  of another source."""
+
+  name = "mnist_moving_tiny"
+  code_path, pkg_dir_path = MNIST_MOVING_CODE, MNIST_MOVING_CODE.parent
+  BUILDER_CONFIGS = [
+      dataclasses.replace(MnistMoving.builder_configs[source], name=name,
+                          num_digits=digits, num_train=8, num_validation=4,
+                          num_test=6)
+      for name, source, digits in [("mnist", "mnist", 2),
+                                   ("one", "mnist", 1), ("three", "mnist", 3),
+                                   ("fashion_mnist", "fashion_mnist", 2)]]

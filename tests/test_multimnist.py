@@ -37,7 +37,7 @@ def test_every_tiny_example_follows_the_rule(tiny_build, dummy_mnist, split):
                             config.validation_fraction)
   examples = sorted(decoding.stored_examples(tiny_build, split),
                     key=lambda ex: ex["index"])
-  assert len(examples) == config.num_mosaics[split]
+  assert len(examples) == config.split_sizes[split]
   firsts = [check_pair_example(ex, images, labels, config, split, pool)
             for ex in examples]
   # First digits: the pool once per pass, in the split's own order.

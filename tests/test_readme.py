@@ -39,6 +39,15 @@ class _SmallMosaics(mnist_derived.MnistMosaic, skip_registration=True):
       for config in mnist_derived.MnistMosaic.BUILDER_CONFIGS]
 
 
+class _SmallMoving(mnist_derived.MnistMoving, skip_registration=True):
+  """mnist_moving under its own name, with a few sequences per split."""
+
+  name = "mnist_moving"
+  BUILDER_CONFIGS = [
+      dataclasses.replace(config, num_train=16, num_validation=4, num_test=4)
+      for config in mnist_derived.MnistMoving.BUILDER_CONFIGS]
+
+
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
   """A HOME and a data dir of the reader's own (not ~/tensorflow_datasets),
@@ -55,6 +64,8 @@ def home(tmp_path_factory):
     for name in ("2x2", "scatter"):
       _build(_SmallMosaics(config=name, data_dir=data,
                            file_format=file_format))
+    _build(_SmallMoving(config="mnist", data_dir=data,
+                        file_format=file_format))
   # The README's export commands, as written.
   for block in SHELL:
     for line in block.splitlines():

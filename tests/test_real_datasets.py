@@ -248,3 +248,15 @@ def test_generated_test_examples_equal_the_build(real_mnist, name):
   wanted = np.random.default_rng(0).permutation(len(built))[:2000]
   assert_same_columns(generated.batch_columns(wanted),
                       built.batch_columns(stored[wanted]), name)
+
+
+def test_real_moving_sequences_follow_the_rule(real_mnist):
+  # 500 test sequences of the full build, every frame recomputed from the
+  # IDX files by the card's rule (tests/test_moving.py's plain loop).
+  from mnist_derived import loaders  # pylint: disable=g-import-not-at-top
+  from tests.test_moving import assert_follows_the_rule  # pylint: disable=g-import-not-at-top
+  name = "mnist_moving/mnist"
+  built = loaders.DecodedSplit(name, "test", data_dir=DATA_DIR)
+  config = tfds.builder(name, data_dir=DATA_DIR).builder_config
+  for j in np.random.default_rng(0).permutation(len(built))[:500]:
+    assert_follows_the_rule(built[int(j)], config, "test", *real_mnist["test"])

@@ -39,6 +39,24 @@ class SourceConfig(tfds.core.BuilderConfig):
                        f" {sorted(sources.SOURCES)}")
 
 
+@dataclasses.dataclass(eq=False)
+class DrawnConfig(SourceConfig):
+  """The config of a `DrawnSplits` dataset: each split's count, the share
+  of the source train split held out for `validation`, and the seed of
+  every draw."""
+
+  num_train: int = 60_000
+  num_validation: int = 6_000
+  num_test: int = 10_000
+  validation_fraction: float = 0.1
+  seed: int = 0
+
+  @property
+  def split_sizes(self):
+    return {"train": self.num_train, "validation": self.num_validation,
+            "test": self.num_test}
+
+
 def source_configs(version):
   """One SourceConfig per source, named after it, the default first.
 
@@ -228,6 +246,28 @@ class SourceBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
                                    self.builder_config, split,
                                    self._feature_kinds())
     return chunks.examples(split, make_chunk, source, bounds)
+
+
+class DrawnSplits(SourceBuilder, skip_registration=True):
+  """A dataset whose examples draw source digits as often as they need:
+  `train` and `validation` from the source train split (held-out pools, see
+  `mnist_mosaic/streams.py`), `test` from the source test split, each split
+  as many examples as its config's `split_sizes` says, and any number more
+  by the same rule."""
+
+  @classmethod
+  def split_sources(cls, config):
+    return {"train": "train", "validation": "train", "test": "test"}
+
+  @classmethod
+  def num_examples(cls, config, split, num_sources):
+    del num_sources  # sources are reused as often as the count needs
+    return config.split_sizes[split]
+
+  @classmethod
+  def max_examples(cls, config, split, num_sources):
+    del config, split, num_sources  # the rule draws without end
+    return None
 
 
 def encoded_chunk(builder_class, config, split, kinds, images, labels, start,

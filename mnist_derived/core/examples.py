@@ -38,11 +38,17 @@ def ranges(starts, counts):
 
 
 def feature_kinds(features):
-  """{path: 'png' | 'bbox'} of the leaves of a FeaturesDict TFDS must get
-  encoded (PNG bytes) or typed (BBox tuples); others go as plain values."""
+  """{path: 'png' | 'png frames' | 'bbox'} of the leaves of a FeaturesDict
+  TFDS must get encoded (PNG bytes; a list of them per example for a
+  sequence of images, as a sequence's frames) or typed (BBox tuples); others go
+  as plain values."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   kinds = {}
   for name, feature in features.items():
+    if (isinstance(feature, tfds.features.Sequence)
+        and isinstance(feature.feature, tfds.features.Image)):
+      kinds[name] = "png frames"
+      continue
     inner = feature
     if isinstance(feature, tfds.features.Sequence):
       inner = feature.feature
@@ -64,6 +70,11 @@ def _encoded(values, kind):
   from mnist_derived.core import encoding  # pylint: disable=g-import-not-at-top
   if kind == "png":
     return encoding.png_batch(values)
+  if kind == "png frames":  # (N, T, H, W, 1): each example's T frames
+    values = np.asarray(values)
+    frames = encoding.png_batch(values.reshape((-1,) + values.shape[2:]))
+    num = values.shape[1]
+    return [frames[j * num:(j + 1) * num] for j in range(len(values))]
   if kind == "bbox":
     return [tfds.features.BBox(*box) for box in np.asarray(values).tolist()]
   return np.asarray(values).tolist()

@@ -226,3 +226,73 @@ def label_set_scores(pred_labels, true_labels, num_classes):
   digits = np.asarray(true_labels).shape[1]
   return {"exact_accuracy": float(np.mean(matched == digits)),
           "digit_accuracy": float(matched.sum() / max(matched.size * digits, 1))}
+
+
+# Frame prediction (mnist_moving) ---------------------------------------------
+
+# SSIM as Wang et al. (2004) and scikit-image's defaults compute it: a 7x7
+# uniform window, K1 = 0.01, K2 = 0.03, sample covariances, the mean over
+# the pixels whose window lies inside the frame.
+SSIM_WINDOW = 7
+SSIM_K1, SSIM_K2 = 0.01, 0.03
+# A frame predicted exactly has an infinite PSNR: capped here, so averages
+# stay finite.
+PSNR_CAP = 100.0
+
+
+def ssim_per_frame(pred, true):
+  """(..., ) SSIM of each frame (..., H, W), intensities in [0, 1]."""
+  from scipy import ndimage  # pylint: disable=g-import-not-at-top
+  pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+  size = (1,) * (pred.ndim - 2) + (SSIM_WINDOW, SSIM_WINDOW)
+  mean = lambda x: ndimage.uniform_filter(x, size=size)
+  norm = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)
+  mu_p, mu_t = mean(pred), mean(true)
+  var_p = norm * (mean(pred * pred) - mu_p * mu_p)
+  var_t = norm * (mean(true * true) - mu_t * mu_t)
+  cov = norm * (mean(pred * true) - mu_p * mu_t)
+  c1, c2 = SSIM_K1**2, SSIM_K2**2
+  ssim = ((2 * mu_p * mu_t + c1) * (2 * cov + c2)
+          / ((mu_p**2 + mu_t**2 + c1) * (var_p + var_t + c2)))
+  pad = (SSIM_WINDOW - 1) // 2
+  return ssim[..., pad:-pad, pad:-pad].mean(axis=(-2, -1))
+
+
+_FRAME_CHUNK = 500  # sequences at a time: bounds SSIM's temporaries
+
+
+def _frame_errors(pred, true):
+  """{score: (n, T')} of each sequence's predicted frames."""
+  pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+  error = pred - true
+  mean_squared = (error**2).mean(axis=(2, 3))
+  return {
+      "mse": (error**2).sum(axis=(2, 3)),
+      "mae": np.abs(error).sum(axis=(2, 3)),
+      "psnr": 10 * np.log10(1 / np.maximum(mean_squared,
+                                           10**(-PSNR_CAP / 10))),
+      "ssim": ssim_per_frame(pred, true),
+  }
+
+
+def frame_prediction_scores(pred, true):
+  """Scores of predicted frames (N, T', H, W) against the true ones, both
+  intensities in [0, 1].
+
+  MSE and MAE per frame are the sum over its pixels of the squared
+  (absolute) errors, averaged over sequences: the convention of SimVP
+  (Gao et al. 2022) and OpenSTL (Tan et al. 2023), whose Moving MNIST
+  tables report them. PSNR (data range 1, capped at PSNR_CAP) and SSIM are
+  computed per frame, then averaged. `frame_*` lists give each predicted
+  frame's; the unprefixed scores average them.
+  """
+  parts = [_frame_errors(pred[start:start + _FRAME_CHUNK],
+                         true[start:start + _FRAME_CHUNK])
+           for start in range(0, len(true), _FRAME_CHUNK)]
+  per_frame = {name: np.concatenate([p[name] for p in parts]).mean(axis=0)
+               for name in parts[0]}
+  return {
+      **{name: float(values.mean()) for name, values in per_frame.items()},
+      **{f"frame_{name}": values.tolist() for name, values in per_frame.items()},
+      "predicted_frames": int(pred.shape[1]),
+  }

@@ -61,7 +61,7 @@ def _fields(mlc, tfds_features, split):
     if isinstance(feature, tfds.features.Image):
       data_type = mlc.DataType.IMAGE_OBJECT
       transforms.append(mlc.Transform(json_path="bytes"))
-      shape = []
+      shape = [-1] if in_sequence else []  # a list of frames
     elif np.dtype(feature.np_dtype).kind == "f":
       data_type = mlc.DataType.FLOAT
     else:
@@ -80,6 +80,9 @@ def _fields(mlc, tfds_features, split):
   for key, feature in tfds_features.items():
     if isinstance(feature, tfds.features.Sequence):
       inner = feature.feature
+      if isinstance(inner, tfds.features.Image):
+        fields.append(field(key, inner, key, in_sequence=True))
+        continue
       for sub, sub_feature in inner.items():
         fields.append(field(f"{key}/{sub}", sub_feature, key, json_path=sub,
                             in_sequence=True))

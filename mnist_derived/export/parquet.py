@@ -19,6 +19,7 @@ import numpy as np
 
 from mnist_derived import declarations
 from mnist_derived import decoding
+from mnist_derived.core import encoding
 from mnist_derived.core import errors
 from mnist_derived.export import reading
 
@@ -42,9 +43,10 @@ def hub_features(tfds_features):
   """The `datasets.Features` of a TFDS FeaturesDict.
 
   Image (masks too) -> Image; ClassLabel -> ClassLabel with its names; a
-  scalar -> Value; a fixed-shape vector (boxes, circles, positions) -> List
-  of that length; a Sequence of a dict -> a dict of Lists, as `datasets`
-  stores sequences of records.
+  scalar -> Value; a fixed-shape tensor (boxes, circles, positions, a path
+  per frame) -> nested Lists of those lengths; a Sequence of a dict -> a
+  dict of Lists, as `datasets` stores sequences of records; a Sequence of
+  images (a sequence's frames) -> a List of Images.
   """
   hf = _datasets()
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
@@ -63,13 +65,12 @@ def hub_features(tfds_features):
       return hf.Image()
     if isinstance(feature, tfds.features.ClassLabel):
       return hf.ClassLabel(names=list(feature.names))
-    dtype = hf.Value(np.dtype(feature.np_dtype).name)
-    shape = feature.shape
-    if shape == ():
-      return dtype
-    if len(shape) == 1 and shape[0] is not None:
-      return hf.List(dtype, length=shape[0])
-    raise TypeError(f"no Hugging Face feature for {feature!r}")
+    value = hf.Value(np.dtype(feature.np_dtype).name)
+    if None in feature.shape:
+      raise TypeError(f"no Hugging Face feature for {feature!r}")
+    for length in reversed(feature.shape):  # (frames, 2): lists of lists
+      value = hf.List(value, length=length)
+    return value
 
   return hf.Features(convert(tfds_features))
 
@@ -81,12 +82,16 @@ def _sequence_length(sequence):
   return first[0] if first[0] is not None else -1
 
 
-def _row(example, image_keys):
-  """A `tfds` numpy example (images as PNG bytes) as plain Python values."""
+def _row(example, image_keys, frame_keys=()):
+  """A `tfds` numpy example (images as PNG bytes, frames decoded) as plain
+  Python values."""
   row = {}
   for key, value in example.items():
     if key in image_keys:
       row[key] = {"bytes": bytes(value), "path": None}
+    elif key in frame_keys:  # PNG again, as the build encoded them
+      row[key] = [{"bytes": frame, "path": None}
+                  for frame in encoding.png_batch(value)]
     elif isinstance(value, dict):
       row[key] = {k: v.tolist() for k, v in value.items()}
     else:
@@ -99,6 +104,7 @@ def write_split(builder, split, folder, features):
   import pyarrow as pa  # pylint: disable=g-import-not-at-top
   import pyarrow.parquet as pq  # pylint: disable=g-import-not-at-top
   keys = decoding.image_keys(builder.info.features)
+  frames = decoding.frame_keys(builder.info.features)
   schema = features.arrow_schema
   data = pathlib.Path(folder) / "data"
   data.mkdir(exist_ok=True)
@@ -115,7 +121,7 @@ def write_split(builder, split, folder, features):
       shards.append(data / f".{split}-{len(shards):05d}.parquet")
       writer = pq.ParquetWriter(shards[-1], schema)
       shard_bytes = 0
-    rows.append(features.encode_example(_row(example, keys)))
+    rows.append(features.encode_example(_row(example, keys, frames)))
     shard_bytes += sum(len(example[k]) for k in keys)
     if len(rows) == ROWS_PER_GROUP:
       flush()

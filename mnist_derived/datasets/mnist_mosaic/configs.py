@@ -15,25 +15,16 @@ VERSION = tfds.core.Version("2.2.0")
 
 
 @dataclasses.dataclass(eq=False)
-class MosaicSplits(builder.SourceConfig):
-  """What every mosaic config shares: the source and each split's count.
+class MosaicSplits(builder.DrawnConfig):
+  """What every mosaic config shares: the source, each split's count and
+  the version.
 
   `validation` mosaics draw only from a seeded `validation_fraction` of the
   source train split that `train` mosaics never use; `test` mosaics draw
   from the source test split.
   """
 
-  num_train: int = 60_000
-  num_validation: int = 6_000
-  num_test: int = 10_000
-  validation_fraction: float = 0.1
-  seed: int = 0
   version: object = VERSION
-
-  @property
-  def num_mosaics(self):
-    return {"train": self.num_train, "validation": self.num_validation,
-            "test": self.num_test}
 
 
 @dataclasses.dataclass(eq=False)

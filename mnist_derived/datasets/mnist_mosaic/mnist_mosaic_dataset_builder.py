@@ -13,7 +13,7 @@ from mnist_derived.datasets.mnist_mosaic import pairs
 from mnist_derived.datasets.mnist_mosaic import scatter
 
 
-class Builder(builder.SourceBuilder):
+class Builder(builder.DrawnSplits):
   """Segmentation and detection: digits in a grid or scattered -> class and
   instance masks, boxes."""
 
@@ -73,20 +73,6 @@ class Builder(builder.SourceBuilder):
         supervised_keys=("image", "mask"),
         homepage=source.homepage,
     )
-
-  @classmethod
-  def split_sources(cls, config):
-    return {"train": "train", "validation": "train", "test": "test"}
-
-  @classmethod
-  def num_examples(cls, config, split, num_sources):
-    del num_sources  # mosaics reuse sources as often as the count needs
-    return config.num_mosaics[split]
-
-  @classmethod
-  def max_examples(cls, config, split, num_sources):
-    del config, split, num_sources  # every layout draws without end
-    return None
 
   @classmethod
   def arrays_of(cls, config, split, images, labels, indices):
