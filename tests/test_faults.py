@@ -500,7 +500,9 @@ def test_a_terminated_training_run_leaves_no_model(dummy_data_dir, tmp_path,
   # Time to reach the next batch's end on a loaded machine, where the
   # first step's tracing alone can take a minute.
   _, err = train.communicate(timeout=600)
-  assert train.returncode == 143, err[-3000:]
+  logged = (out / "log.csv").read_text() if (out / "log.csv").exists() else ""
+  assert train.returncode == 143, (err[-3000:], logged[-500:],
+                                   sorted(p.name for p in out.iterdir()))
   assert err.strip().splitlines()[-1] == "terminated"
   assert "Traceback" not in err
   assert not list(out.glob("*.keras")) and not list(out.glob(".*partial*"))
@@ -515,6 +517,23 @@ def termination_handled(monkeypatch):
   yield
   process.terminate_cleanly()  # forgets the SIGTERM of the test
   signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_termination_that_comes_back_as_another_error_still_stops(
+    termination_handled, capsys):
+  # A library that turns the handler's exception into its own error (as
+  # TensorFlow may, from a callback of its C++): the command still ends as
+  # terminated, not with exit status 1 and nothing said.
+  del termination_handled
+  with pytest.raises(SystemExit) as stopped:
+    with process.one_line_errors():
+      try:
+        signal.raise_signal(signal.SIGTERM)
+        time.sleep(1)
+      except process.Terminated:
+        raise RuntimeError("the library's own error") from None
+  assert stopped.value.code == process.EXIT_TERMINATED
+  assert capsys.readouterr().err.strip() == "terminated"
 
 
 def test_a_caught_termination_stays_quiet_and_is_raised_again(

@@ -142,6 +142,13 @@ def one_line_errors():
     _stop("interrupted", EXIT_INTERRUPTED)
   except Terminated:
     _stop("terminated", EXIT_TERMINATED)
+  except Exception as error:  # pylint: disable=broad-except
+    # Terminated raised inside a callback from C++ may come back as the
+    # library's own error (TensorFlow's), its cause the Terminated or lost:
+    # after SIGTERM, whatever ends the command is the termination.
+    if _terminated or _caused_by_termination(error):
+      _stop("terminated", EXIT_TERMINATED)
+    raise
 
 
 def _stop(what, status):
