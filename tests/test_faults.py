@@ -252,6 +252,12 @@ def test_a_built_dataset_in_a_read_only_folder_still_reads(dummy_data_dir,
 
 # --- two builds at once -----------------------------------------------------
 
+def _children(pid):
+  """The child processes of a process (Linux's /proc)."""
+  with open(f"/proc/{pid}/task/{pid}/children") as children:
+    return children.read().split()
+
+
 def _a_process_waits_on_a_lock():
   """True while some process is blocked on a file lock (Linux lists the
   waiters in /proc/locks, marked `->`)."""
@@ -422,9 +428,13 @@ def test_a_loader_of_a_damaged_record_raises_one_error(damaged_build):
 def test_a_signalled_build_stops_cleanly_and_a_rerun_finishes(
     sig, status, word, tmp_path):
   build = _start(_build(SLOW, tmp_path))
-  _wait_for(lambda: _incomplete(tmp_path), build)
-  time.sleep(1)  # into the generation, worker processes running
+  _wait_for(lambda: _incomplete(tmp_path) and _children(build.pid), build)
+  # Into the generation, worker processes running; stopped while the signal
+  # is sent, so that a fast machine cannot finish the build first.
+  build.send_signal(signal.SIGSTOP)
+  assert _incomplete(tmp_path), "the build finished before the signal"
   build.send_signal(sig)
+  build.send_signal(signal.SIGCONT)
   _, err = build.communicate(timeout=600)
   assert build.returncode == status, err[-3000:]
   assert err.strip() == word
