@@ -71,15 +71,26 @@ def pixels(positions, canvas_side):
   return (positions * (canvas_side - CELL_SIDE)) // UNIT
 
 
+def _frame_rows(rows, num_frames):
+  """Each sequence's per-digit rows once per frame: its frames are the
+  examples `drawing` draws."""
+  return [list(row) for row in rows for _ in range(num_frames)]
+
+
+def _frame_positions(cell_positions):
+  """(E T, D, 2) cell positions, frame by frame, of (E, D, T, 2) ones."""
+  return np.swapaxes(cell_positions, 1, 2).reshape(
+      -1, cell_positions.shape[1], 2)
+
+
 def frames_of(cells, masks, labels, cell_positions, canvas):
   """Every frame of every sequence drawn: (images, owners, classes), each
   (E, T, H, W) uint8. cells, masks (E, D, 28, 28), labels (E, D), cell
   positions (E, D, T, 2) in pixels."""
-  num, depth, num_frames = cell_positions.shape[:3]
-  per_frame = np.swapaxes(cell_positions, 1, 2).reshape(-1, depth, 2)
-  repeat = lambda rows: [list(row) for row in rows for _ in range(num_frames)]
-  drawn = drawing.compose(repeat(cells), repeat(masks), repeat(labels),
-                          per_frame, canvas)
+  num, _, num_frames = cell_positions.shape[:3]
+  drawn = drawing.compose(*(_frame_rows(rows, num_frames)
+                            for rows in (cells, masks, labels)),
+                          _frame_positions(cell_positions), canvas)
   return [a.reshape((num, num_frames) + tuple(canvas)) for a in drawn]
 
 
@@ -97,10 +108,9 @@ def owned_boxes(owners, cells, cell_positions):
   frame (all zeros where it owns none)."""
   num, depth, num_frames = cell_positions.shape[:3]
   flat_owners = owners.reshape((-1,) + owners.shape[2:])
-  per_frame = np.swapaxes(cell_positions, 1, 2).reshape(-1, depth, 2)
-  frame_cells = [list(row) for row in cells for _ in range(num_frames)]
-  boxes = drawing.owned_boxes(flat_owners, frame_cells, per_frame,
-                              np.full(len(per_frame), depth))
+  boxes = drawing.owned_boxes(flat_owners, _frame_rows(cells, num_frames),
+                              _frame_positions(cell_positions),
+                              np.full(num * num_frames, depth))
   normalized = geometry.normalized_boxes(boxes.reshape(-1, 4),
                                          *owners.shape[2:])
   return np.swapaxes(normalized.reshape(num, num_frames, depth, 4), 1, 2)
