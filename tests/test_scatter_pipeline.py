@@ -120,10 +120,12 @@ def test_crops_against_slicing():
       assert window[r, c, 0] == want
 
 
-def test_training_targets_crop_one_digit_per_example(batch):
+def test_training_targets_crop_the_batch_digits_in_turn(batch):
   inputs, targets = scatter.training_targets(batch, np.random.default_rng(3))
   n = len(batch["image"])
-  assert inputs["crop"].shape == (n, scatter.CROP, scatter.CROP, 1)
+  crops = scatter.CROPS_PER_EXAMPLE * n
+  assert inputs["crop"].shape == (crops, scatter.CROP, scatter.CROP, 1)
+  assert targets["digit_mask"].shape == (crops, scatter.CROP, scatter.CROP, 1)
   assert targets["centres"].shape == (n, 32, 32, 1)
   example_of, centres, ids, labels = _true_digits(batch)
   for crop, owned, label in zip(inputs["crop"], targets["digit_mask"],

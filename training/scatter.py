@@ -14,9 +14,10 @@ Three stages, one model file (`models.get_scatter_model`):
    colours all its pixels, so one digit is never split between classes.
 
 Training reads examples generated on demand (`--input generated`): each
-mosaic trains the centres on its heat map and the digit stage on one of the
-batch's digits, cropped at its true centre moved by up to `JITTER` pixels
-(the centres stage's error).
+mosaic trains the centres on its heat map and the digit stage on
+`CROPS_PER_EXAMPLE` of the batch's digits (about every digit once: a
+mosaic holds two on average), each cropped at its true centre moved by up
+to `JITTER` pixels (the centres stage's error).
 """
 
 import numpy as np
@@ -28,6 +29,7 @@ STRIDE = 2  # the heat map's pixel, in image pixels
 SIGMA = 1.0  # of the heat map's Gaussian, in heat-map pixels
 PEAK = 0.3
 JITTER = 1
+CROPS_PER_EXAMPLE = 2
 
 
 def cell_centres(objects):
@@ -105,8 +107,10 @@ def crops(images, example_of, origins):
 
 def training_targets(batch, rng):
   """(inputs, targets) of a batch of examples: each example's image with its
-  heat map, and one digit's crop per example (the batch's digits in turn,
-  from a random first) with the pixels it owns there and its class."""
+  heat map, and `CROPS_PER_EXAMPLE` digit crops per example (the batch's
+  digits in turn, from a random first) with the pixels each digit owns there
+  and its class. The crops are a batch of their own (the model's two inputs
+  need not have the same batch size)."""
   objects = list(batch["objects"])
   canvas = batch["image"].shape[1:3]
   digits = [(e, k) for e, o in enumerate(objects) for k in range(len(o["label"]))]
@@ -114,7 +118,8 @@ def training_targets(batch, rng):
     raise ValueError("a training batch of mosaics without digits: use"
                      " larger batches")
   first = int(rng.integers(len(digits)))
-  chosen = [digits[(first + i) % len(digits)] for i in range(len(objects))]
+  chosen = [digits[(first + i) % len(digits)]
+            for i in range(CROPS_PER_EXAMPLE * len(objects))]
   example_of = np.array([e for e, _ in chosen], np.int64)
   centres = np.array([cell_centres(objects[e])[k] for e, k in chosen])
   origins = crop_origins(centres) + rng.integers(
